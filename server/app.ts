@@ -1,0 +1,110 @@
+import type http from 'node:http';
+import path from 'node:path';
+import Koa from 'koa';
+import serve from 'koa-static';
+import type { Config } from './config.ts';
+import type { Logger } from './log.ts';
+import type { Store } from './store/index.ts';
+import { createViews, errorPages, healthRoutes, installViews, ROOT, requestId, securityHeaders } from './web/index.ts';
+
+declare module 'koa' {
+  interface DefaultState {
+    requestId: string;
+  }
+}
+
+export interface AppParts {
+  config: Config;
+  log: Logger;
+  store: Store;
+}
+
+export interface App {
+  koa: Koa;
+  /** Closes what the app opened besides the store (caches, Redis, timers). */
+  close(): Promise<void>;
+}
+
+/** Composes the product's parts into one Koa app; main.ts and the tests start it. */
+export async function createApp({ config, log, store }: AppParts): Promise<App> {
+  const koa = new Koa({ proxy: config.trustProxy });
+  installViews(koa, createViews());
+
+  koa.use(requestId());
+  koa.use(accessLog(log));
+  koa.use(securityHeaders({ https: config.publicUrl.protocol === 'https:' }));
+  koa.use(errorPages(log));
+  koa.use(staticAssets());
+
+  const health = healthRoutes([{ name: 'directory', check: () => store.ping() }]);
+  koa.use(health.routes()).use(health.allowedMethods());
+
+  return {
+    koa,
+    async close() {},
+  };
+}
+
+function staticAssets(): Koa.Middleware {
+  const files = serve(path.join(ROOT, 'public'), { maxage: 60 * 60 * 1000, gzip: false, brotli: false });
+  return async (ctx, next) => {
+    if (ctx.path.startsWith('/static/')) {
+      const original = ctx.path;
+      ctx.path = original.slice('/static'.length);
+      await files(ctx, async () => {});
+      ctx.path = original;
+      if (ctx.body != null) return;
+    }
+    await next();
+  };
+}
+
+/** One line per request; no query string, since authorize and callback URLs carry codes and state. */
+function accessLog(log: Logger): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      log.info(
+        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+        'request',
+      );
+    }
+  };
+}
+
+export interface RunningServer {
+  server: http.Server;
+  /** The base URL the server listens on (http://127.0.0.1:<port>). */
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the stores. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function listen(app: App, store: Store, port: number, host?: string): Promise<RunningServer> {
+  const server = app.koa.listen({ port, host });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address() as { port: number };
+  let stopping: Promise<void> | undefined;
+  return {
+    server,
+    url: `http://127.0.0.1:${address.port}`,
+    stop(graceMs = 10_000) {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await app.close();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

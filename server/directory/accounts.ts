@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { type Database, now } from '../store/index.ts';
+import { InvalidName, UnknownUser } from './errors.ts';
+import { checkPasswordStrength, hashPassword } from './passwords.ts';
+import { getTenant, type Tenant } from './tenants.ts';
+
+type Db = Kysely<Database>;
+
+/** A user of a tenant's directory as the sign-in flow and the CLI see it. */
+export interface Account {
+  id: string;
+  tenantId: string;
+  userName: string;
+  role: 'member' | 'manager';
+  active: boolean;
+  hasPassword: boolean;
+}
+
+type UserRow = {
+  id: string;
+  tenant_id: string;
+  user_name: string;
+  role: 'member' | 'manager';
+  active: number;
+  password_hash: string | null;
+};
+
+export function toAccount(row: UserRow): Account {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    userName: row.user_name,
+    role: row.role,
+    active: row.active === 1,
+    hasPassword: row.password_hash !== null,
+  };
+}
+
+function checkUserName(userName: string): string {
+  const trimmed = userName.trim();
+  if (trimmed === '') throw new InvalidName('the username', 'must not be empty');
+  if (trimmed.length > 256) throw new InvalidName('the username', 'must be at most 256 characters');
+  if (/[\p{Cc}]/u.test(trimmed)) throw new InvalidName('the username', 'must not contain control characters');
+  return trimmed;
+}
+
+/** Finds a user by userName, case-insensitively, within one tenant. Returns the row with its password hash. */
+export async function findUserForSignIn(db: Db, tenantId: string, userName: string) {
+  return db
+    .selectFrom('users')
+    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'password_hash'])
+    .where('tenant_id', '=', tenantId)
+    .where((eb) => eb(eb.fn('lower', ['user_name']), '=', userName.trim().toLowerCase()))
+    .executeTakeFirst();
+}
+
+export async function findAccountById(db: Db, tenantId: string, id: string): Promise<Account | undefined> {
+  const row = await db
+    .selectFrom('users')
+    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'password_hash'])
+    .where('tenant_id', '=', tenantId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row ? toAccount(row) : undefined;
+}
+
+/**
+ * Makes `userName` a manager of the tenant with this password. An existing
+ * user (say one Entra provisioned) keeps its record and attributes and gains
+ * the role and password; otherwise a local account is created.
+ */
+export async function addManager(
+  db: Db,
+  domain: string,
+  userNameInput: string,
+  password: string,
+): Promise<{ tenant: Tenant; account: Account; created: boolean }> {
+  const tenant = await getTenant(db, domain);
+  const userName = checkUserName(userNameInput);
+  checkPasswordStrength(password, userName);
+  const passwordHash = await hashPassword(password);
+  const existing = await findUserForSignIn(db, tenant.id, userName);
+  const stamp = now();
+  if (existing) {
+    await db
+      .updateTable('users')
+      .set((eb) => ({ role: 'manager', password_hash: passwordHash, updated_at: stamp, version: eb('version', '+', 1) }))
+      .where('id', '=', existing.id)
+      .execute();
+    return { tenant, account: toAccount({ ...existing, role: 'manager', password_hash: passwordHash }), created: false };
+  }
+  const id = randomUUID();
+  await db
+    .insertInto('users')
+    .values({
+      id,
+      tenant_id: tenant.id,
+      user_name: userName,
+      external_id: null,
+      work_email: null,
+      display_name: null,
+      active: 1,
+      role: 'manager',
+      password_hash: passwordHash,
+      attributes: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName }),
+      created_at: stamp,
+      updated_at: stamp,
+    })
+    .execute();
+  const account = toAccount({ id, tenant_id: tenant.id, user_name: userName, role: 'manager', active: 1, password_hash: passwordHash });
+  return { tenant, account, created: true };
+}
+
+async function getAccount(db: Db, domain: string, userName: string): Promise<{ tenant: Tenant; row: UserRow }> {
+  const tenant = await getTenant(db, domain);
+  const row = await findUserForSignIn(db, tenant.id, userName);
+  if (!row) throw new UnknownUser(userName, tenant.domains[0]);
+  return { tenant, row };
+}
+
+export async function setPassword(db: Db, domain: string, userName: string, password: string): Promise<Account> {
+  const { row } = await getAccount(db, domain, userName);
+  checkPasswordStrength(password, row.user_name);
+  const passwordHash = await hashPassword(password);
+  await db
+    .updateTable('users')
+    .set((eb) => ({ password_hash: passwordHash, updated_at: now(), version: eb('version', '+', 1) }))
+    .where('id', '=', row.id)
+    .execute();
+  return toAccount({ ...row, password_hash: passwordHash });
+}
+
+/** Disables the account: it can no longer sign in, and tokens it allowed stop working. */
+export async function disableAccount(db: Db, domain: string, userName: string): Promise<Account> {
+  const { row } = await getAccount(db, domain, userName);
+  await db
+    .updateTable('users')
+    .set((eb) => ({ active: 0, updated_at: now(), version: eb('version', '+', 1) }))
+    .where('id', '=', row.id)
+    .execute();
+  return toAccount({ ...row, active: 0 });
+}
+
+export async function findAccount(db: Db, domain: string, userName: string): Promise<{ tenant: Tenant; account: Account }> {
+  const { tenant, row } = await getAccount(db, domain, userName);
+  return { tenant, account: toAccount(row) };
+}

@@ -1,0 +1,141 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { type Database, now, readJson } from '../store/index.ts';
+import { InvalidName, InvalidRedirectUri, UnknownClient } from './errors.ts';
+import { getTenant } from './tenants.ts';
+
+type Db = Kysely<Database>;
+
+export const ENTRA_REDIRECT_URI = 'https://portal.azure.com/TokenAuthorize';
+
+export interface Client {
+  id: string;
+  /** null: any tenant, chosen on the Go to domain page. */
+  tenantId: string | null;
+  name: string;
+  redirectUris: string[];
+  createdAt: string;
+  secretRotatedAt: string;
+}
+
+/** Returned once, when a client is created or its secret rotated; the secret is never stored. */
+export interface IssuedSecret {
+  client: Client;
+  clientSecret: string;
+}
+
+// Secrets are 256 random bits, so a single SHA-256 is enough to keep them
+// unusable if the store leaks; a slow password hash would only slow the token
+// endpoint, which Entra calls every cycle.
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+function checkRedirectUri(uri: string): string {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw new InvalidRedirectUri(uri, 'it is not an absolute URL');
+  }
+  if (url.hash) throw new InvalidRedirectUri(uri, 'it must not have a fragment');
+  const loopback = url.hostname === 'localhost' || url.hostname === '127.0.0.1' || url.hostname === '[::1]';
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+    throw new InvalidRedirectUri(uri, 'it must use https (http only for localhost)');
+  }
+  return uri;
+}
+
+type ClientRow = {
+  id: string;
+  tenant_id: string | null;
+  name: string;
+  redirect_uris: unknown;
+  created_at: string;
+  secret_rotated_at: string;
+  secret_hash: string;
+};
+
+function toClient(row: ClientRow): Client {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    name: row.name,
+    redirectUris: readJson<string[]>(row.redirect_uris),
+    createdAt: row.created_at,
+    secretRotatedAt: row.secret_rotated_at,
+  };
+}
+
+export async function addClient(
+  db: Db,
+  options: { tenantDomain: string | null; name?: string; redirectUris?: string[] },
+): Promise<IssuedSecret> {
+  const tenantId = options.tenantDomain === null ? null : (await getTenant(db, options.tenantDomain)).id;
+  const name = (options.name ?? 'Microsoft Entra ID').trim();
+  if (name === '' || name.length > 200) throw new InvalidName('the client name', 'must be 1 to 200 characters');
+  const redirectUris = [...new Set((options.redirectUris?.length ? options.redirectUris : [ENTRA_REDIRECT_URI]).map(checkRedirectUri))];
+  const clientSecret = newSecret();
+  const stamp = now();
+  const row = {
+    id: randomUUID(),
+    tenant_id: tenantId,
+    name,
+    secret_hash: hashSecret(clientSecret),
+    redirect_uris: JSON.stringify(redirectUris),
+    created_at: stamp,
+    secret_rotated_at: stamp,
+  };
+  await db.insertInto('clients').values(row).execute();
+  return { client: toClient(row), clientSecret };
+}
+
+export async function listClients(db: Db): Promise<(Client & { tenantDomain: string | null })[]> {
+  const rows = await db
+    .selectFrom('clients')
+    .leftJoin('domains', (join) => join.onRef('domains.tenant_id', '=', 'clients.tenant_id').on('domains.is_primary', '=', 1))
+    .selectAll('clients')
+    .select('domains.domain as tenant_domain')
+    .orderBy('clients.created_at')
+    .orderBy('clients.id')
+    .execute();
+  return rows.map((row) => ({ ...toClient(row), tenantDomain: row.tenant_domain ?? null }));
+}
+
+export async function findClient(db: Db, id: string): Promise<(Client & { secretHash: string }) | undefined> {
+  const row = await db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? { ...toClient(row), secretHash: row.secret_hash } : undefined;
+}
+
+export async function rotateClientSecret(db: Db, id: string): Promise<IssuedSecret> {
+  const client = await findClient(db, id);
+  if (!client) throw new UnknownClient(id);
+  const clientSecret = newSecret();
+  const stamp = now();
+  await db
+    .updateTable('clients')
+    .set({ secret_hash: hashSecret(clientSecret), secret_rotated_at: stamp })
+    .where('id', '=', id)
+    .execute();
+  const { secretHash: _, ...rest } = client;
+  return { client: { ...rest, secretRotatedAt: stamp }, clientSecret };
+}
+
+export async function removeClient(db: Db, id: string): Promise<Client> {
+  const client = await findClient(db, id);
+  if (!client) throw new UnknownClient(id);
+  await db.deleteFrom('clients').where('id', '=', id).execute();
+  const { secretHash: _, ...rest } = client;
+  return rest;
+}
+
+/** Constant-time comparison of a presented secret with the stored hash. */
+export function secretMatches(secretHash: string, presented: string): boolean {
+  const a = Buffer.from(hashSecret(presented), 'hex');
+  const b = Buffer.from(secretHash, 'hex');
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,38 @@
+export {
+  type Account,
+  addManager,
+  disableAccount,
+  findAccount,
+  findAccountById,
+  findUserForSignIn,
+  setPassword,
+  toAccount,
+} from './accounts.ts';
+export {
+  addClient,
+  type Client,
+  ENTRA_REDIRECT_URI,
+  findClient,
+  hashSecret,
+  type IssuedSecret,
+  listClients,
+  removeClient,
+  rotateClientSecret,
+  secretMatches,
+} from './clients.ts';
+export { normaliseDomain } from './domains.ts';
+export * from './errors.ts';
+export { ARGON2_OPTIONS, checkPasswordStrength, hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './passwords.ts';
+export {
+  addDomain,
+  addTenant,
+  countTenants,
+  findTenantByDomain,
+  findTenantById,
+  getTenant,
+  listTenants,
+  removeDomain,
+  removeTenant,
+  setTenantDisabled,
+  type Tenant,
+} from './tenants.ts';

@@ -1,0 +1,139 @@
+import { type Kysely, sql } from 'kysely';
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
+import type { Dialect } from './index.ts';
+
+// Migrations are code, not files read at run time, so the CLI and the server
+// apply exactly the same list whatever the working directory.
+function migrations(dialect: Dialect): Record<string, Migration> {
+  const json = dialect === 'postgres' ? 'jsonb' : 'text';
+  return {
+    '0001_directory': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('tenants')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('domains')
+          .addColumn('domain', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('is_primary', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('domains_tenant').on('domains').column('tenant_id').execute();
+
+        await db.schema
+          .createTable('users')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('user_name', 'text', (c) => c.notNull())
+          .addColumn('external_id', 'text')
+          .addColumn('work_email', 'text')
+          .addColumn('display_name', 'text')
+          .addColumn('active', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('role', 'text', (c) => c.notNull().defaultTo('member'))
+          .addColumn('password_hash', 'text')
+          .addColumn('attributes', json, (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        // userName is unique per tenant without regard to case (RFC 7643 caseExact=false).
+        await db.schema.createIndex('users_tenant_user_name').on('users').unique().expression(sql`tenant_id, lower(user_name)`).execute();
+        await db.schema.createIndex('users_tenant_external_id').on('users').columns(['tenant_id', 'external_id']).execute();
+        await db.schema.createIndex('users_tenant_work_email').on('users').expression(sql`tenant_id, lower(work_email)`).execute();
+
+        await db.schema
+          .createTable('groups')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('display_name', 'text', (c) => c.notNull())
+          .addColumn('external_id', 'text')
+          .addColumn('attributes', json, (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('groups_tenant_display_name')
+          .on('groups')
+          .unique()
+          .expression(sql`tenant_id, lower(display_name)`)
+          .execute();
+        await db.schema.createIndex('groups_tenant_external_id').on('groups').columns(['tenant_id', 'external_id']).execute();
+
+        await db.schema
+          .createTable('memberships')
+          .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id').onDelete('cascade'))
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('memberships_pk', ['group_id', 'user_id'])
+          .execute();
+        await db.schema.createIndex('memberships_user').on('memberships').column('user_id').execute();
+
+        await db.schema
+          .createTable('clients')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.references('tenants.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('redirect_uris', json, (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('secret_rotated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('clients_tenant').on('clients').column('tenant_id').execute();
+
+        await db.schema
+          .createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0002_oidc_and_throttle': {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('oidc_artifacts')
+          .addColumn('model', 'text', (c) => c.notNull())
+          .addColumn('id', 'text', (c) => c.notNull())
+          .addColumn('payload', json, (c) => c.notNull())
+          .addColumn('grant_id', 'text')
+          .addColumn('uid', 'text')
+          .addColumn('user_code', 'text')
+          .addColumn('expires_at', 'bigint')
+          .addColumn('consumed_at', 'bigint')
+          .addPrimaryKeyConstraint('oidc_artifacts_pk', ['model', 'id'])
+          .execute();
+        await db.schema.createIndex('oidc_artifacts_grant').on('oidc_artifacts').column('grant_id').execute();
+        await db.schema.createIndex('oidc_artifacts_uid').on('oidc_artifacts').column('uid').execute();
+        await db.schema.createIndex('oidc_artifacts_expires').on('oidc_artifacts').column('expires_at').execute();
+
+        await db.schema
+          .createTable('throttle')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('window_ends_at', 'bigint', (c) => c.notNull())
+          .addColumn('locked_until', 'bigint')
+          .execute();
+      },
+    },
+  };
+}
+
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'schema_migrations',
+    migrationLockTableName: 'schema_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

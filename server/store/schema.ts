@@ -1,0 +1,114 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * The one source of truth for table types. Timestamps are ISO-8601 text in
+ * both engines so rows read the same from SQLite and PostgreSQL; flags are
+ * integers 0/1 for the same reason. JSON columns are text in SQLite and jsonb
+ * in PostgreSQL: read them through `readJson`, write them with `JSON.stringify`.
+ */
+export type Json = ColumnType<unknown, string, string>;
+export type Flag = ColumnType<number, number | undefined, number>;
+
+export interface TenantTable {
+  id: string;
+  name: string;
+  disabled: Flag;
+  created_at: string;
+}
+
+export interface DomainTable {
+  /** Normalised: lower case, punycode, no scheme, path or port. */
+  domain: string;
+  tenant_id: string;
+  /** The tenant's first domain; what the CLI and pages show by default. */
+  is_primary: Flag;
+  created_at: string;
+}
+
+export interface UserTable {
+  id: string;
+  tenant_id: string;
+  user_name: string;
+  external_id: string | null;
+  /** emails[type eq "work"].value, kept in a column so Entra's matching filter is an index lookup. */
+  work_email: string | null;
+  display_name: string | null;
+  active: Flag;
+  role: 'member' | 'manager';
+  password_hash: string | null;
+  /** The SCIM resource as Entra sent it, minus id and meta. */
+  attributes: Json;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface GroupTable {
+  id: string;
+  tenant_id: string;
+  display_name: string;
+  external_id: string | null;
+  attributes: Json;
+  version: Generated<number>;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface MembershipTable {
+  group_id: string;
+  user_id: string;
+  tenant_id: string;
+  created_at: string;
+}
+
+export interface ClientTable {
+  /** The client_id Entra is given. */
+  id: string;
+  /** null: the tenant is chosen on the Go to domain page. */
+  tenant_id: string | null;
+  name: string;
+  /** SHA-256 of the secret; the secret itself is shown once and never stored. */
+  secret_hash: string;
+  redirect_uris: Json;
+  created_at: string;
+  secret_rotated_at: string;
+}
+
+/** oidc-provider's models (sessions, interactions, grants, codes, tokens) in the embedded store. */
+export interface OidcArtifactTable {
+  model: string;
+  id: string;
+  payload: Json;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  /** Epoch milliseconds; null for artifacts without expiry. */
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+/** Key material and other instance-wide values generated on first start. */
+export interface SettingTable {
+  key: string;
+  value: string;
+}
+
+/** Login throttling counters (per account, per client address). */
+export interface ThrottleTable {
+  key: string;
+  failures: number;
+  window_ends_at: number;
+  locked_until: number | null;
+}
+
+export interface Database {
+  tenants: TenantTable;
+  domains: DomainTable;
+  users: UserTable;
+  groups: GroupTable;
+  memberships: MembershipTable;
+  clients: ClientTable;
+  oidc_artifacts: OidcArtifactTable;
+  settings: SettingTable;
+  throttle: ThrottleTable;
+}

@@ -1,0 +1,53 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../log.ts';
+
+/**
+ * The one place errors become responses for the HTML and plain JSON parts of
+ * the app. Client errors (4xx with `expose`) show their message; anything else
+ * is logged with the request id and shown as a generic page naming that id.
+ * Parts with their own wire format (SCIM, oidc-provider) render their own.
+ */
+export function errorPages(log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body == null) {
+        ctx.status = 404;
+        respond(ctx, 404, 'Page not found', 'There is nothing at this address. Check the link, or start again from Microsoft Entra ID.');
+      }
+    } catch (error) {
+      const err = error as { status?: number; statusCode?: number; expose?: boolean; message?: string };
+      const status = err.status ?? err.statusCode ?? 500;
+      if (status >= 500 || !err.expose) {
+        log.error({ err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'request failed');
+        respond(
+          ctx,
+          status >= 400 && status < 600 ? status : 500,
+          'Something went wrong',
+          'We could not finish this request. Please try again in a moment.',
+        );
+      } else {
+        respond(ctx, status, title(status), err.message ?? 'The request could not be handled.');
+      }
+    }
+  };
+}
+
+function title(status: number): string {
+  if (status === 400) return 'This request is not valid';
+  if (status === 401 || status === 403) return 'Access denied';
+  if (status === 404) return 'Page not found';
+  if (status === 405) return 'Method not allowed';
+  if (status === 413) return 'Request too large';
+  if (status === 429) return 'Too many attempts';
+  return 'Request not handled';
+}
+
+function respond(ctx: Parameters<Middleware>[0], status: number, heading: string, message: string): void {
+  ctx.status = status;
+  if (ctx.accepts('html', 'json') === 'json') {
+    ctx.body = { error: heading, message, requestId: ctx.state.requestId };
+    return;
+  }
+  ctx.render('error.njk', { status, heading, message });
+}

@@ -1,0 +1,5 @@
+export { errorPages } from './errors.ts';
+export { healthRoutes, type Probe } from './health.ts';
+export { requestId } from './request-id.ts';
+export { securityHeaders } from './security-headers.ts';
+export { createViews, installViews, type Render, ROOT } from './views.ts';
