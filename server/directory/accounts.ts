@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Database, now } from '../store/index.ts';
-import { InvalidName, UnknownUser } from './errors.ts';
+import { InvalidName, NotAManager, UnknownUser } from './errors.ts';
 import { checkPasswordStrength, hashPassword } from './passwords.ts';
 import { getTenant, type Tenant } from './tenants.ts';
 
@@ -145,4 +145,44 @@ export async function disableAccount(db: Db, domain: string, userName: string): 
 export async function findAccount(db: Db, domain: string, userName: string): Promise<{ tenant: Tenant; account: Account }> {
   const { tenant, row } = await getAccount(db, domain, userName);
   return { tenant, account: toAccount(row) };
+}
+
+/** Like findAccount, but the user must hold the manager role (the CLI's manager commands act on managers only). */
+export async function findManager(db: Db, domain: string, userName: string): Promise<{ tenant: Tenant; account: Account }> {
+  const found = await findAccount(db, domain, userName);
+  if (found.account.role !== 'manager') throw new NotAManager(found.account.userName, found.tenant.domains[0]);
+  return found;
+}
+
+/** Re-enables a disabled account: it may sign in again (tokens revoked meanwhile stay revoked). */
+export async function enableAccount(db: Db, domain: string, userName: string): Promise<Account> {
+  const { row } = await getAccount(db, domain, userName);
+  await db
+    .updateTable('users')
+    .set((eb) => ({ active: 1, updated_at: now(), version: eb('version', '+', 1) }))
+    .where('id', '=', row.id)
+    .execute();
+  return toAccount({ ...row, active: 1 });
+}
+
+/** The tenant's managers, active or not, ordered by userName. */
+export async function listManagers(db: Db, tenantId: string): Promise<Account[]> {
+  const rows = await db
+    .selectFrom('users')
+    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'password_hash'])
+    .where('tenant_id', '=', tenantId)
+    .where('role', '=', 'manager')
+    .orderBy((eb) => eb.fn('lower', ['user_name']))
+    .execute();
+  return rows.map(toAccount);
+}
+
+/** How many users (provisioned and local) the tenant's directory holds. */
+export async function countUsers(db: Db, tenantId: string): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -43,6 +43,16 @@ export class UnknownUser extends DirectoryError {
     super('unknown_user', `no user ${username} in tenant ${domain}`);
   }
 }
+export class NotAManager extends DirectoryError {
+  constructor(username: string, domain: string) {
+    super('not_a_manager', `${username} is a user of tenant ${domain} but not a manager`);
+  }
+}
+export class AlreadyManager extends DirectoryError {
+  constructor(username: string, domain: string) {
+    super('already_manager', `${username} is already a manager of tenant ${domain}`);
+  }
+}
 export class UnknownClient extends DirectoryError {
   constructor(clientId: string) {
     super('unknown_client', `no client with id ${clientId}`);

@@ -1,10 +1,14 @@
 export {
   type Account,
   addManager,
+  countUsers,
   disableAccount,
+  enableAccount,
   findAccount,
   findAccountById,
+  findManager,
   findUserForSignIn,
+  listManagers,
   setPassword,
   toAccount,
 } from './accounts.ts';

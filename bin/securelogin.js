@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// `npx securelogin …` from the project root. The CLI is TypeScript run by
+// Node's type stripping, like the server, so an older Node is told so in one
+// line instead of failing on the first import.
+if (!process.features.typescript) {
+  process.stderr.write(
+    `securelogin: Node ${process.version} cannot run this project's TypeScript; use Node 24 (contributors: ". scripts/node24.sh")\n`,
+  );
+  process.exit(2);
+}
+
+const { main } = await import('../server/ops/cli.ts');
+const status = await main(process.argv.slice(2));
+process.exitCode = status;
+// Everything the command opened is closed by now; should a driver still hold
+// a handle, it must not keep the command from returning to the shell.
+setTimeout(() => process.exit(status), 2_000).unref();

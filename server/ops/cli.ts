@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config.ts';
+import { DirectoryError } from '../directory/index.ts';
+import { openStore, type Store } from '../store/index.ts';
+import { clientCommands } from './client.ts';
+import { Cancelled, type Command, type Group, type Option, type Terminal, UsageError } from './command.ts';
+import { domainCommands } from './domain.ts';
+import { managerCommands } from './manager.ts';
+import { migrateCommand } from './migrate.ts';
+import { tenantCommands } from './tenant.ts';
+
+const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands];
+const STANDALONE: Command[] = [migrateCommand];
+
+const EXIT_OK = 0;
+const EXIT_REFUSED = 1;
+const EXIT_USAGE = 2;
+const EXIT_CANCELLED = 130;
+
+const COMMON_OPTIONS: Record<string, Option & { short?: string }> = {
+  json: { type: 'boolean', description: 'Print the result as JSON on stdout' },
+  help: { type: 'boolean', short: 'h', description: 'Show this help' },
+};
+
+/**
+ * Runs one `securelogin` command line and returns the exit status: 0 done,
+ * 1 refused (one line on stderr says why), 2 wrong usage or configuration,
+ * 130 cancelled at a prompt. Output goes to `terminal.stdout`, as text or as
+ * JSON with --json.
+ */
+export async function main(argv: string[], terminal: Terminal = processTerminal(), env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const fail = (message: string, status: number) => {
+    terminal.stderr.write(`securelogin: ${message}\n`);
+    return status;
+  };
+  let store: Store | undefined;
+  try {
+    const found = findCommand(argv, terminal);
+    if (typeof found === 'number') return found;
+    const { path, command, rest } = found;
+    const { args, options } = parseCommandLine(path, command, rest);
+    if (options.help) {
+      terminal.stdout.write(`${commandHelp(path, command)}\n`);
+      return EXIT_OK;
+    }
+
+    const config = loadConfig(env);
+    try {
+      store = await openStore(config, { migrate: command.migrate !== false });
+    } catch (error) {
+      const where = config.databaseUrl ? redact(config.databaseUrl) : config.dataDir;
+      return fail(`could not open the directory store at ${where}: ${describe(error)}`, EXIT_REFUSED);
+    }
+    const result = await command.run({ args, options, config, store, terminal });
+    terminal.stdout.write(options.json ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`);
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof UsageError) return fail(error.message, EXIT_USAGE);
+    if (error instanceof ConfigError) return fail(`configuration error: ${error.message}`, EXIT_USAGE);
+    if (error instanceof DirectoryError) return fail(error.message, EXIT_REFUSED);
+    if (error instanceof Cancelled) return fail('cancelled', EXIT_CANCELLED);
+    if (env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace') terminal.stderr.write(`${(error as Error)?.stack}\n`);
+    return fail(`unexpected error: ${describe(error)} (set LOG_LEVEL=debug for details)`, EXIT_REFUSED);
+  } finally {
+    await store?.close();
+  }
+}
+
+function processTerminal(): Terminal {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+}
+
+/** The command a command line names, or the exit status once help has been printed. */
+function findCommand(argv: string[], terminal: Terminal): { path: string; command: Command; rest: string[] } | number {
+  const [first, second, ...others] = argv;
+  if (first === undefined) {
+    throw new UsageError(
+      `missing command: securelogin <${[...GROUPS.map((g) => g.name), ...STANDALONE.map((c) => c.name)].join('|')}> ...; see --help`,
+    );
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    const group = GROUPS.find((g) => g.name === second);
+    terminal.stdout.write(`${group ? groupHelp(group) : topHelp()}\n`);
+    return EXIT_OK;
+  }
+  if (first === '--version' || first === '-v') {
+    terminal.stdout.write(`${version()}\n`);
+    return EXIT_OK;
+  }
+  const standalone = STANDALONE.find((c) => c.name === first);
+  if (standalone) return { path: standalone.name, command: standalone, rest: argv.slice(1) };
+  const group = GROUPS.find((g) => g.name === first);
+  if (!group) throw new UsageError(`unknown command "${first}"; see securelogin --help`);
+  const names = group.commands.map((c) => c.name).join('|');
+  if (second === '--help' || second === '-h') {
+    terminal.stdout.write(`${groupHelp(group)}\n`);
+    return EXIT_OK;
+  }
+  if (second === undefined || second.startsWith('-'))
+    throw new UsageError(`missing command: securelogin ${group.name} <${names}>; see --help`);
+  const command = group.commands.find((c) => c.name === second);
+  if (!command) throw new UsageError(`unknown command "${group.name} ${second}"; choose one of ${names}`);
+  return { path: `${group.name} ${command.name}`, command, rest: others };
+}
+
+function parseCommandLine(path: string, command: Command, rest: string[]) {
+  // Caught before parsing so the answer explains why rather than "unknown option".
+  if (rest.some((token) => /^(--password|--pass|--pw|-p)(=|$)/.test(token))) {
+    throw new UsageError(
+      'a password is never taken from the command line (shell history and process lists keep it); use --password-stdin or the prompt',
+    );
+  }
+  const declared = { ...command.options, ...COMMON_OPTIONS };
+  const options: ParseArgsOptionsConfig = Object.fromEntries(
+    Object.entries(declared).map(([name, { type, multiple, short }]: [string, Option & { short?: string }]) => [
+      name,
+      { type, ...(multiple ? { multiple } : {}), ...(short ? { short } : {}) },
+    ]),
+  );
+  let parsed: { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (!code?.startsWith('ERR_PARSE_ARGS_')) throw error;
+    throw new UsageError(`${explainParseError(error as Error & { code?: string })} (see securelogin ${path} --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { args: {}, options: values as Record<string, string | boolean | string[] | undefined> };
+
+  const required = command.args.filter((a) => !a.endsWith('?'));
+  if (positionals.length < required.length) {
+    throw new UsageError(`missing <${required[positionals.length]}>: usage: ${usage(path, command)}`);
+  }
+  if (positionals.length > command.args.length) {
+    throw new UsageError(
+      command.secretive
+        ? `too many arguments: usage: ${usage(path, command)} (a password is never taken as an argument)`
+        : `unexpected argument "${positionals[command.args.length]}": usage: ${usage(path, command)}`,
+    );
+  }
+  const args = Object.fromEntries(command.args.map((name, i) => [name.replace(/\?$/, ''), positionals[i]]));
+  return { args, options: values as Record<string, string | boolean | string[] | undefined> };
+}
+
+function explainParseError(error: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1] ?? 'option';
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /does not take an argument/.test(error.message) ? `option ${option} takes no value` : `option ${option} needs a value`;
+  }
+  return error.message.split('. ')[0];
+}
+
+function usage(path: string, command: Command): string {
+  const args = command.args.map((a) => (a.endsWith('?') ? `[<${a.slice(0, -1)}>]` : `<${a}>`));
+  return ['securelogin', path, ...args, '[options]'].join(' ');
+}
+
+function optionLines(options: Record<string, Option & { short?: string }>): string[] {
+  const entries = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` <${o.value ?? 'value'}>` : ''}`;
+    return [flag, o.description + (o.multiple ? ' (repeatable)' : '')] as const;
+  });
+  const width = Math.max(...entries.map(([flag]) => flag.length));
+  return entries.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`);
+}
+
+function commandHelp(path: string, command: Command): string {
+  return [
+    `Usage: ${usage(path, command)}`,
+    '',
+    `${command.summary}.`,
+    ...(command.details ? ['', command.details] : []),
+    '',
+    'Options:',
+    ...optionLines({ ...command.options, ...COMMON_OPTIONS }),
+  ].join('\n');
+}
+
+function commandRows(prefix: string, commands: Command[]): [string, string][] {
+  return commands.map((c) => [
+    [prefix, c.name, ...c.args.map((a) => (a.endsWith('?') ? `[<${a.slice(0, -1)}>]` : `<${a}>`))].filter(Boolean).join(' '),
+    c.summary,
+  ]);
+}
+
+function columns(rows: [string, string][]): string[] {
+  const width = Math.max(...rows.map(([left]) => left.length));
+  return rows.map(([left, right]) => `  ${left.padEnd(width)}  ${right}`);
+}
+
+function groupHelp(group: Group): string {
+  return [
+    `Usage: securelogin ${group.name} <command> [arguments] [options]`,
+    '',
+    `${group.summary}.`,
+    '',
+    'Commands:',
+    ...columns(commandRows('', group.commands)),
+    '',
+    `Run securelogin ${group.name} <command> --help for its options.`,
+  ].join('\n');
+}
+
+function topHelp(): string {
+  const rows = [...GROUPS.flatMap((g) => commandRows(g.name, g.commands)), ...commandRows('', STANDALONE)];
+  return [
+    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients).',
+    '',
+    'Usage: npx securelogin <command> [arguments] [options]',
+    '',
+    'Commands:',
+    ...columns(rows),
+    '',
+    'Every command takes --help, and --json for machine-readable output on stdout.',
+    'It reads the same environment as the server (DATA_DIR, DATABASE_URL, REDIS_URL, PUBLIC_URL, ...): run it where the server runs.',
+    'Exit status: 0 done; 1 refused, with the reason as one line on stderr; 2 wrong usage or configuration.',
+  ].join('\n');
+}
+
+function version(): string {
+  const pkg = JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `securelogin ${pkg.version}`;
+}
+
+function redact(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  url.password = '';
+  return url.toString();
+}
+
+/** One line, whatever was thrown (pg's connection errors can have an empty message). */
+function describe(error: unknown): string {
+  const e = error as { message?: string; code?: string; errors?: { message?: string }[] };
+  const message = e?.message || e?.errors?.[0]?.message || e?.code || String(error);
+  return message.split('\n')[0];
+}
