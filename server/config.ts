@@ -8,6 +8,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Where sessions, tokens and throttling counters live when not in the embedded store. */
+  redis: RedisConfig | undefined;
   logLevel: LogLevel;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-* (on when PUBLIC_URL is https). */
   trustProxy: boolean;
@@ -17,6 +19,28 @@ export interface Config {
   jwks: { keys: Record<string, unknown>[] } | undefined;
   cookieKeys: string[] | undefined;
 }
+
+export interface RedisAddress {
+  host: string;
+  port: number;
+}
+
+/** Credentials and TLS shared by every shape of Redis deployment. */
+interface RedisAccess {
+  username: string | undefined;
+  password: string | undefined;
+  tls: boolean;
+}
+
+/**
+ * One of the three ways operators run Redis: REDIS_URL (one server),
+ * REDIS_SENTINELS + REDIS_SENTINEL_NAME (a Sentinel-managed master), or
+ * REDIS_CLUSTER_NODES (a Redis Cluster). Exactly one may be set.
+ */
+export type RedisConfig =
+  | ({ mode: 'single'; url: string } & RedisAccess)
+  | ({ mode: 'sentinel'; sentinels: RedisAddress[]; name: string; sentinelPassword: string | undefined; db: number } & RedisAccess)
+  | ({ mode: 'cluster'; nodes: RedisAddress[] } & RedisAccess);
 
 /** A bad environment variable: the process prints `message` as one line and exits. */
 export class ConfigError extends Error {
@@ -77,6 +101,67 @@ function isCookieKeys(value: unknown): value is string[] {
   return Array.isArray(value) && value.length > 0 && value.every((k) => typeof k === 'string' && k.length >= 32);
 }
 
+/** "host:port,host:port" (IPv6 as [::1]:6379); the port may be left out. */
+function redisAddresses(env: NodeJS.ProcessEnv, name: string, defaultPort: number): RedisAddress[] | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  return raw.split(',').map((entry) => {
+    const item = entry.trim();
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^\s:[\]/@]+))(?::(\d+))?$/.exec(item);
+    if (!match) throw new ConfigError(name, `must be a comma-separated list of host:port, got "${item}"`);
+    const port = match[3] === undefined ? defaultPort : Number(match[3]);
+    if (port < 1 || port > 65_535) throw new ConfigError(name, `port must be between 1 and 65535, got "${item}"`);
+    return { host: match[1] ?? match[2], port };
+  });
+}
+
+function redisConfig(env: NodeJS.ProcessEnv, redisUrl: URL | undefined): RedisConfig | undefined {
+  const sentinels = redisAddresses(env, 'REDIS_SENTINELS', 26_379);
+  const nodes = redisAddresses(env, 'REDIS_CLUSTER_NODES', 6_379);
+  const chosen = [redisUrl && 'REDIS_URL', sentinels && 'REDIS_SENTINELS', nodes && 'REDIS_CLUSTER_NODES'].filter(Boolean);
+  if (chosen.length > 1)
+    throw new ConfigError(
+      chosen[1] as string,
+      `set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${chosen.join(' and ')})`,
+    );
+
+  const name = env.REDIS_SENTINEL_NAME?.trim() || undefined;
+  const sentinelPassword = env.REDIS_SENTINEL_PASSWORD || undefined;
+  if (!sentinels) {
+    if (name) throw new ConfigError('REDIS_SENTINEL_NAME', 'needs REDIS_SENTINELS (the sentinels that know this master)');
+    if (sentinelPassword) throw new ConfigError('REDIS_SENTINEL_PASSWORD', 'needs REDIS_SENTINELS');
+    if (env.REDIS_DB)
+      throw new ConfigError('REDIS_DB', 'applies to Sentinel only; with REDIS_URL put the database in the path (redis://host:6379/2)');
+  }
+  const username = env.REDIS_USERNAME || undefined;
+  const password = env.REDIS_PASSWORD || undefined;
+  const tlsRaw = env.REDIS_TLS;
+  if (tlsRaw !== undefined && tlsRaw !== '' && !['true', 'false'].includes(tlsRaw)) {
+    throw new ConfigError('REDIS_TLS', `must be "true" or "false", got "${tlsRaw}"`);
+  }
+  const tls = tlsRaw === 'true';
+
+  if (redisUrl) {
+    if (tls) throw new ConfigError('REDIS_TLS', 'with REDIS_URL, use a rediss:// URL for TLS');
+    if (password && redisUrl.password) throw new ConfigError('REDIS_PASSWORD', 'REDIS_URL already has a password; give it in one place');
+    if (username && redisUrl.username) throw new ConfigError('REDIS_USERNAME', 'REDIS_URL already has a username; give it in one place');
+    const db = redisUrl.pathname.replace(/^\//, '');
+    if (db !== '' && !/^\d+$/.test(db)) throw new ConfigError('REDIS_URL', `the path must be a database number, got "/${db}"`);
+    return { mode: 'single', url: redisUrl.toString(), username, password, tls: redisUrl.protocol === 'rediss:' };
+  }
+  if (sentinels) {
+    if (!name)
+      throw new ConfigError('REDIS_SENTINEL_NAME', 'is required with REDIS_SENTINELS: the master group name the sentinels monitor');
+    return { mode: 'sentinel', sentinels, name, sentinelPassword, db: integer(env, 'REDIS_DB', 0, 0, 65_535), username, password, tls };
+  }
+  if (nodes) return { mode: 'cluster', nodes, username, password, tls };
+  if (username || password || tlsRaw) {
+    const variable = username ? 'REDIS_USERNAME' : password ? 'REDIS_PASSWORD' : 'REDIS_TLS';
+    throw new ConfigError(variable, 'needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES');
+  }
+  return undefined;
+}
+
 /** Reads and validates the configuration once; everything else receives the result. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65_535);
@@ -107,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     databaseUrl: databaseUrl?.toString(),
     redisUrl: redisUrl?.toString(),
+    redis: redisConfig(env, redisUrl),
     logLevel,
     trustProxy,
     refreshTokenTtl: integer(env, 'REFRESH_TOKEN_TTL_DAYS', 90, 1, 3650) * DAY,

@@ -1,0 +1,320 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { RedisConfig } from '../config.ts';
+import type { Logger } from '../log.ts';
+import {
+  type AdapterClass,
+  type ConsumeOutcome,
+  GRANT_BOUND_MODELS,
+  guarded,
+  settleLostConsume,
+  withConsumed,
+  withoutConsumed,
+} from './artifacts.ts';
+import type { Throttle, ThrottlePolicy, ThrottleState } from './index.ts';
+import { checkPolicy, stateAt } from './throttle-keys.ts';
+
+/*
+ * Key layout (P = "slc:"). Every key carries a hash tag, the {…} part, which
+ * alone picks the Redis Cluster slot. Each Lua script touches exactly one key,
+ * so every script runs whole on one node; nothing needs two keys in one slot.
+ *
+ *   P artifact:{Model:id}    hash  payload (JSON), grant (grant id), consumed (epoch ms)
+ *                                  TTL = the artifact's expiresIn
+ *   P grant:{grantId}        set   "Model:id" of every token of the grant; TTL = its longest member
+ *   P uid:{uid}              str   Session id for that uid; TTL = the session's
+ *   P usercode:{Model:code}  str   DeviceCode id for that user code
+ *   P throttle:{key}         hash  failures, window_ends_at, locked_until (epoch ms); TTL = end of window or lock
+ *
+ * An artifact and its grant index live in different slots (find() knows only
+ * the id, so the artifact cannot be tagged by its grant). So upsert adds the
+ * token to the grant index before writing the token, and revokeByGrantId
+ * deletes member by member, each DEL routed to that member's own node.
+ */
+
+type RedisClient = Redis | Cluster;
+
+interface Scripts {
+  slcUpsert(key: string, payload: string, ttlMs: string, grantId: string, consumedAtMs: string): Promise<number>;
+  slcIndexGrant(key: string, member: string, ttlMs: string): Promise<number>;
+  slcConsume(key: string, nowMs: string): Promise<[number, string]>;
+  slcDropIndex(key: string, id: string): Promise<number>;
+  slcThrottleFailure(key: string, limit: string, windowMs: string, lockMs: string): Promise<[number, number, number, number]>;
+  slcThrottleState(key: string): Promise<[number, number, number, number]>;
+}
+
+const SCRIPTS: Record<keyof Scripts, string> = {
+  // `consumed` survives a re-save: a consumed code never becomes usable again.
+  slcUpsert: `
+    redis.call('HSET', KEYS[1], 'payload', ARGV[1])
+    if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'grant', ARGV[3]) else redis.call('HDEL', KEYS[1], 'grant') end
+    if ARGV[4] ~= '' then redis.call('HSETNX', KEYS[1], 'consumed', ARGV[4]) end
+    if ARGV[2] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('PERSIST', KEYS[1]) end
+    return 1`,
+  // The index lives as long as its longest-lived member, and forever if one never expires.
+  slcIndexGrant: `
+    local existed = redis.call('EXISTS', KEYS[1])
+    local current = redis.call('PTTL', KEYS[1])
+    redis.call('SADD', KEYS[1], ARGV[1])
+    local ttl = tonumber(ARGV[2])
+    if ttl == 0 then redis.call('PERSIST', KEYS[1]) return 1 end
+    if existed == 1 and current == -1 then return 1 end
+    if existed == 0 or current < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+    return 1`,
+  // The single-use decision: HSETNX succeeds for exactly one caller.
+  slcConsume: `
+    if redis.call('HEXISTS', KEYS[1], 'payload') == 0 then return {-1, ''} end
+    if redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1]) == 1 then return {1, ''} end
+    return {0, redis.call('HGET', KEYS[1], 'grant') or ''}`,
+  slcDropIndex: `
+    if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+    return 0`,
+  // Redis's own clock, so instances with skewed clocks agree on windows and locks.
+  slcThrottleFailure: `
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local h = redis.call('HMGET', KEYS[1], 'failures', 'window_ends_at', 'locked_until')
+    local failures = tonumber(h[1]) or 0
+    local window_ends = tonumber(h[2]) or 0
+    local locked_until = tonumber(h[3]) or 0
+    if locked_until > now then return {now, failures, window_ends, locked_until} end
+    if window_ends <= now then
+      failures = 0
+      window_ends = now + tonumber(ARGV[2])
+    end
+    failures = failures + 1
+    if failures >= tonumber(ARGV[1]) then
+      locked_until = now + tonumber(ARGV[3])
+      window_ends = locked_until
+    else
+      locked_until = 0
+    end
+    redis.call('HSET', KEYS[1], 'failures', failures, 'window_ends_at', window_ends, 'locked_until', locked_until)
+    redis.call('PEXPIREAT', KEYS[1], window_ends)
+    return {now, failures, window_ends, locked_until}`,
+  slcThrottleState: `
+    local t = redis.call('TIME')
+    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    local h = redis.call('HMGET', KEYS[1], 'failures', 'window_ends_at', 'locked_until')
+    return {now, tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0}`,
+};
+
+/** Long enough for a busy server, short enough that a request fails with 503 instead of hanging. */
+const COMMAND_DEADLINE_MS = 5_000;
+
+export interface RedisConnection {
+  client: RedisClient & Scripts;
+  /** Where it connects, without credentials, for log lines and errors. */
+  where: string;
+}
+
+export async function connectRedis(config: RedisConfig, log: Logger): Promise<RedisConnection> {
+  const common: RedisOptions = {
+    username: config.username,
+    password: config.password,
+    connectTimeout: 5_000,
+    commandTimeout: COMMAND_DEADLINE_MS,
+    // Fail a command after one reconnect attempt instead of queueing it for
+    // minutes: an outage becomes 503s at once, and reconnecting goes on.
+    maxRetriesPerRequest: 1,
+    tls: config.tls ? {} : undefined,
+  };
+  let client: RedisClient;
+  let where: string;
+  if (config.mode === 'single') {
+    const url = new URL(config.url);
+    where = `${url.protocol}//${url.host}${url.pathname === '/' ? '' : url.pathname}`;
+    client = new Redis(config.url, { ...common, tls: url.protocol === 'rediss:' ? {} : undefined });
+  } else if (config.mode === 'sentinel') {
+    where = `sentinel ${config.name} via ${config.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+    client = new Redis({
+      ...common,
+      sentinels: config.sentinels,
+      name: config.name,
+      sentinelPassword: config.sentinelPassword,
+      enableTLSForSentinelMode: config.tls,
+      db: config.db,
+    });
+  } else {
+    where = `cluster via ${config.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+    client = new Cluster(config.nodes, { redisOptions: common, enableOfflineQueue: true });
+  }
+  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
+
+  // ioredis retries by itself and emits an error per attempt; one line per outage is enough.
+  let healthy = true;
+  client.on('error', (error: Error) => {
+    if (healthy) log.warn({ redis: where, err: error }, 'redis unreachable; retrying');
+    healthy = false;
+  });
+  client.on('ready', () => {
+    if (!healthy) log.info({ redis: where }, 'redis reachable again');
+    healthy = true;
+  });
+
+  try {
+    await withDeadline(client.ping(), 10_000);
+  } catch (error) {
+    client.disconnect();
+    throw new Error(`Redis is not reachable (${where}): ${(error as Error).message}`);
+  }
+  return { client: client as RedisClient & Scripts, where };
+}
+
+export async function closeRedis(connection: RedisConnection): Promise<void> {
+  try {
+    await withDeadline(connection.client.quit(), 2_000);
+  } catch {
+    // Already gone or unreachable: nothing left to flush.
+  } finally {
+    connection.client.disconnect();
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+function ttlMs(expiresIn: number | undefined): string {
+  return typeof expiresIn === 'number' ? String(Math.max(1, Math.round(expiresIn * 1000))) : '0';
+}
+
+export function redisAdapter(connection: RedisConnection, log: Logger, prefix: string): AdapterClass {
+  const { client } = connection;
+  const artifactKey = (member: string) => `${prefix}artifact:{${member}}`;
+  const grantKey = (grantId: string) => `${prefix}grant:{${grantId}}`;
+  const uidKey = (uid: string) => `${prefix}uid:{${uid}}`;
+  const userCodeKey = (model: string, userCode: string) => `${prefix}usercode:{${model}:${userCode}}`;
+  const run = <T>(what: string, operation: () => Promise<T>) => guarded(log, what, () => withDeadline(operation(), COMMAND_DEADLINE_MS));
+
+  async function revokeGrant(grantId: string): Promise<void> {
+    const members = await client.smembers(grantKey(grantId));
+    // Chunks keep a grant with thousands of rotated refresh tokens from
+    // flooding the connection; each DEL goes to the node owning that key.
+    for (let i = 0; i < members.length; i += 200) {
+      const chunk = members.slice(i, i + 200);
+      await Promise.all(chunk.map((member) => client.del(artifactKey(member))));
+      // Only the members seen are removed: a token added meanwhile stays indexed for the next revoke.
+      await client.srem(grantKey(grantId), ...chunk);
+    }
+  }
+
+  return class RedisAdapter implements Adapter {
+    readonly model: string;
+
+    constructor(model: string) {
+      this.model = model;
+    }
+
+    private member(id: string): string {
+      return `${this.model}:${id}`;
+    }
+
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      const { stored, consumedAtMs } = withoutConsumed(payload);
+      const ttl = ttlMs(expiresIn);
+      const grantId = GRANT_BOUND_MODELS.has(this.model) ? payload.grantId : undefined;
+      await run('upsert', async () => {
+        // Index first: a token never exists unseen by revokeByGrantId.
+        if (grantId) await client.slcIndexGrant(grantKey(grantId), this.member(id), ttl);
+        await client.slcUpsert(
+          artifactKey(this.member(id)),
+          JSON.stringify(stored),
+          ttl,
+          grantId ?? '',
+          consumedAtMs === null ? '' : String(consumedAtMs),
+        );
+        const pointers: [string, string][] = [];
+        if (this.model === 'Session' && payload.uid) pointers.push([uidKey(payload.uid), id]);
+        if (payload.userCode) pointers.push([userCodeKey(this.model, payload.userCode), id]);
+        for (const [key, value] of pointers) {
+          if (ttl === '0') await client.set(key, value);
+          else await client.set(key, value, 'PX', ttl);
+        }
+      });
+    }
+
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const hash = await run('find', () => client.hgetall(artifactKey(this.member(id))));
+      if (!hash?.payload) return undefined;
+      return withConsumed(JSON.parse(hash.payload) as AdapterPayload, hash.consumed ? Number(hash.consumed) : null);
+    }
+
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      const id = await run('findByUid', () => client.get(uidKey(uid)));
+      if (!id) return undefined;
+      const payload = await this.find(id);
+      // A pointer outliving a re-keyed session must not hand out another session.
+      return payload?.uid === uid ? payload : undefined;
+    }
+
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      const id = await run('findByUserCode', () => client.get(userCodeKey(this.model, userCode)));
+      if (!id) return undefined;
+      const payload = await this.find(id);
+      return payload?.userCode === userCode ? payload : undefined;
+    }
+
+    async consume(id: string): Promise<void> {
+      const [status, grantId] = await run('consume', () => client.slcConsume(artifactKey(this.member(id)), String(Date.now())));
+      const outcome: ConsumeOutcome = status === 1 ? { won: true } : { won: false, exists: status === 0, grantId: grantId || undefined };
+      await settleLostConsume(this.model, outcome, (lostGrantId) =>
+        run('revoke after lost consume', async () => {
+          await revokeGrant(lostGrantId);
+          await client.del(artifactKey(`Grant:${lostGrantId}`));
+          log.warn({ model: this.model, grantId: lostGrantId }, 'single-use artifact used twice at once; grant revoked');
+        }),
+      );
+    }
+
+    async destroy(id: string): Promise<void> {
+      await run('destroy', async () => {
+        const key = artifactKey(this.member(id));
+        const [payloadJson, grantId] = await client.hmget(key, 'payload', 'grant');
+        await client.del(key);
+        if (grantId) await client.srem(grantKey(grantId), this.member(id));
+        if (!payloadJson) return;
+        const payload = JSON.parse(payloadJson) as AdapterPayload;
+        if (this.model === 'Session' && payload.uid) await client.slcDropIndex(uidKey(payload.uid), id);
+        if (payload.userCode) await client.slcDropIndex(userCodeKey(this.model, payload.userCode), id);
+      });
+    }
+
+    async revokeByGrantId(grantId: string): Promise<void> {
+      await run('revokeByGrantId', () => revokeGrant(grantId));
+    }
+  };
+}
+
+export function redisThrottle(connection: RedisConnection, log: Logger, prefix: string): Throttle {
+  const { client } = connection;
+  const key = (name: string) => `${prefix}throttle:{${name}}`;
+  const run = <T>(what: string, operation: () => Promise<T>) => guarded(log, what, () => withDeadline(operation(), COMMAND_DEADLINE_MS));
+  const state = ([now, failures, windowEnds, lockedUntil]: [number, number, number, number]) =>
+    stateAt(Number(now), Number(failures), Number(windowEnds), Number(lockedUntil) || null);
+
+  return {
+    async failure(name: string, policy: ThrottlePolicy): Promise<ThrottleState> {
+      checkPolicy(policy);
+      const reply = await run('throttle failure', () =>
+        client.slcThrottleFailure(
+          key(name),
+          String(policy.limit),
+          String(Math.round(policy.windowSeconds * 1000)),
+          String(Math.round(policy.lockSeconds * 1000)),
+        ),
+      );
+      return state(reply);
+    },
+    async state(name: string): Promise<ThrottleState> {
+      return state(await run('throttle state', () => client.slcThrottleState(key(name))));
+    },
+    async reset(name: string): Promise<void> {
+      await run('throttle reset', () => client.del(key(name)));
+    },
+  };
+}
