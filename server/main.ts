@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { createApp, listen } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { countTenants } from './directory/index.ts';
@@ -28,7 +29,8 @@ try {
 const app = await createApp({ config, log, store });
 const running = await listen(app, store, config.port);
 log.info(
-  { url: config.publicUrl.origin, port: config.port, store: store.location },
+  // The bound port, not the configured one: with PORT=0 the system picks it.
+  { url: config.publicUrl.origin, port: (running.server.address() as AddressInfo).port, store: store.location },
   `SecureLogin Connect listening on ${config.publicUrl.origin}`,
 );
 
