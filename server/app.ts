@@ -3,8 +3,12 @@ import path from 'node:path';
 import Koa from 'koa';
 import serve from 'koa-static';
 import type { Config } from './config.ts';
+import { authorizeCatalogues, interactionRoutes, renderAuthorizeError } from './interaction/index.ts';
 import type { Logger } from './log.ts';
+import { createOAuth, type OAuth } from './oauth/index.ts';
+import { openSessions, type Sessions } from './sessions/index.ts';
 import type { Store } from './store/index.ts';
+import { i18n } from './web/i18n.ts';
 import { createViews, errorPages, healthRoutes, installViews, ROOT, requestId, securityHeaders } from './web/index.ts';
 
 declare module 'koa' {
@@ -21,27 +25,58 @@ export interface AppParts {
 
 export interface App {
   koa: Koa;
+  /** The authorization server: its provider, and `bearer()` for the SCIM API. */
+  oauth: OAuth;
+  sessions: Sessions;
   /** Closes what the app opened besides the store (caches, Redis, timers). */
   close(): Promise<void>;
 }
 
 /** Composes the product's parts into one Koa app; main.ts and the tests start it. */
 export async function createApp({ config, log, store }: AppParts): Promise<App> {
-  const koa = new Koa({ proxy: config.trustProxy });
+  const sessions = await openSessions({ config, store, log });
+  let oauth: OAuth;
+  try {
+    oauth = await createOAuth({ config, log, store, Adapter: sessions.Adapter, renderError: renderAuthorizeError });
+  } catch (error) {
+    await sessions.close();
+    throw error;
+  }
+  // The provider signs its cookies with these keys; the app must use the same ones.
+  const koa = new Koa({ proxy: config.trustProxy, keys: oauth.cookieKeys });
   installViews(koa, createViews());
 
   koa.use(requestId());
   koa.use(accessLog(log));
   koa.use(securityHeaders({ https: config.publicUrl.protocol === 'https:' }));
+  koa.use(i18n(authorizeCatalogues));
   koa.use(errorPages(log));
   koa.use(staticAssets());
 
-  const health = healthRoutes([{ name: 'directory', check: () => store.ping() }]);
+  const health = healthRoutes([
+    { name: 'directory', check: () => store.ping() },
+    { name: 'sessions', check: () => sessions.ping() },
+  ]);
   koa.use(health.routes()).use(health.allowedMethods());
+
+  koa.use(oauth.routes);
+  const authorize = interactionRoutes({
+    provider: oauth.provider,
+    db: store.db,
+    throttle: sessions.throttle,
+    log,
+    cookieKeys: oauth.cookieKeys,
+    resource: oauth.resource,
+  });
+  koa.use(authorize.routes()).use(authorize.allowedMethods());
 
   return {
     koa,
-    async close() {},
+    oauth,
+    sessions,
+    async close() {
+      await sessions.close();
+    },
   };
 }
 

@@ -15,6 +15,16 @@ export interface Config {
   trustProxy: boolean;
   /** How long a refresh token chain stays alive without being used, in seconds. */
   refreshTokenTtl: number;
+  /**
+   * How long the refresh token just rotated out is still accepted, in seconds:
+   * a client that lost the response to its refresh retries with it and must
+   * not lose its grant. 0 turns the allowance off.
+   */
+  refreshTokenGrace: number;
+  /** Lifetime of an access token, in seconds. */
+  accessTokenTtl: number;
+  /** Lifetime of an authorization code, in seconds. */
+  authorizationCodeTtl: number;
   /** Optional key material given by the operator instead of generated into the store. */
   jwks: { keys: Record<string, unknown>[] } | undefined;
   cookieKeys: string[] | undefined;
@@ -196,6 +206,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel,
     trustProxy,
     refreshTokenTtl: integer(env, 'REFRESH_TOKEN_TTL_DAYS', 90, 1, 3650) * DAY,
+    refreshTokenGrace: integer(env, 'REFRESH_TOKEN_GRACE_SECONDS', 60, 0, 600),
+    accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 1, DAY),
+    authorizationCodeTtl: integer(env, 'AUTHORIZATION_CODE_TTL_SECONDS', 60, 1, 600),
     jwks: json(env, 'JWKS', isJwks, 'a JSON Web Key Set with private keys: {"keys":[{"kty":…,"d":…}]}'),
     cookieKeys: json(env, 'COOKIE_KEYS', isCookieKeys, 'a JSON array of secrets of at least 32 characters'),
   };

@@ -1,0 +1,68 @@
+import type { MessageKey } from './en.ts';
+
+export const nl: Record<MessageKey, string> = {
+  'layout.reference': 'Referentie',
+
+  'domain.title': 'Ga naar domein',
+  'domain.intro': 'Vul uw SecureLogin-domein in om {client} ermee te verbinden.',
+  'domain.label': 'Domein',
+  'domain.hint': 'Bijvoorbeeld: voorbeeld.nl',
+  'domain.submit': 'Ga',
+  'domain.error.empty': 'Vul uw SecureLogin-domein in.',
+  'domain.error.invalid': '“{domain}” is geen domein. Vul een domein in zoals voorbeeld.nl.',
+  'domain.error.unknown':
+    'SecureLogin heeft geen tenant met het domein {domain}. Controleer de spelling, of vraag uw SecureLogin-beheerder welk domein u moet gebruiken.',
+  'domain.error.disabled': 'De SecureLogin-tenant voor {domain} is uitgeschakeld. Vraag uw SecureLogin-beheerder om deze in te schakelen.',
+  'domain.error.bound':
+    '{client} is alleen ingesteld voor het domein {expected}. Vul {expected} in, of vraag uw SecureLogin-beheerder om de verbindingsgegevens van uw eigen tenant.',
+
+  'login.title': 'Aanmelden bij {tenant}',
+  'login.intro': 'Meld u aan met uw SecureLogin-beheerdersaccount voor {domain}.',
+  'login.username': 'Gebruikersnaam',
+  'login.password': 'Wachtwoord',
+  'login.submit': 'Aanmelden',
+  'login.back': 'Ander domein gebruiken',
+  'login.error.missing': 'Vul uw gebruikersnaam en wachtwoord in.',
+  'login.error.invalid': 'De gebruikersnaam of het wachtwoord is onjuist.',
+  'login.error.locked':
+    'Aanmelden met dit account is gepauzeerd na te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, of vraag uw SecureLogin-beheerder om het te ontgrendelen.',
+  'login.error.address_locked': 'Er kwamen te veel mislukte aanmeldpogingen van uw netwerk. Probeer het over {minutes} minuten opnieuw.',
+  'login.error.disabled_user': 'Dit account is uitgeschakeld. Vraag uw SecureLogin-beheerder om het in te schakelen.',
+
+  'consent.title': 'Toegang toestaan',
+  'consent.intro': '{client} vraagt toegang tot uw SecureLogin-tenant.',
+  'consent.fact.client': 'Toepassing',
+  'consent.fact.tenant': 'Tenant',
+  'consent.fact.domain': 'Domein',
+  'consent.fact.account': 'Aangemeld als',
+  'consent.means': 'Als u dit toestaat, mag {client} dit doen in {tenant}, en nergens anders:',
+  'consent.scope.users': 'gebruikers aanmaken, wijzigen, uitschakelen en verwijderen',
+  'consent.scope.groups': 'groepen aanmaken, wijzigen en verwijderen',
+  'consent.scope.memberships': 'leden aan groepen toevoegen en eruit verwijderen',
+  'consent.lasting': 'De toegang blijft bestaan zolang {client} die gebruikt. Een SecureLogin-beheerder kan hem altijd beëindigen.',
+  'consent.allow': 'Toestaan',
+  'consent.deny': 'Weigeren',
+  'consent.refused.not_a_manager':
+    'Alleen een beheerder van {tenant} kan dit toestaan. U bent aangemeld als {user}, en dat is geen beheerder.',
+  'consent.refused.disabled_user': 'Het account {user} is uitgeschakeld en kan daarom geen toegang toestaan.',
+  'consent.refused.disabled_tenant': 'De tenant {tenant} is uitgeschakeld, dus toegang kan niet worden toegestaan.',
+  'consent.refused.other_tenant': '{client} is ingesteld voor een andere tenant en kan daarom geen toegang krijgen tot {tenant}.',
+  'consent.refused.unknown': 'Het account waarmee u bent aangemeld bestaat niet meer.',
+  'consent.start_again': 'Aanmelden als iemand anders',
+
+  'error.expired.title': 'Deze aanmelding is verlopen',
+  'error.expired.message':
+    'Het duurde te lang, of de aanmelding was al afgerond. Ga terug naar Microsoft Entra ID en klik opnieuw op Authorize.',
+  'error.unknown_client.title': 'Onbekende toepassing',
+  'error.unknown_client.message':
+    'De toepassing die u hierheen stuurde is niet bij SecureLogin geregistreerd, of de registratie is verwijderd. Vraag uw SecureLogin-beheerder om een client-ID en secret.',
+  'error.redirect_uri.title': 'Niet-geregistreerd terugkeeradres',
+  'error.redirect_uri.message':
+    'De toepassing wilde u terugsturen naar een adres dat er niet voor is geregistreerd, dus zijn we hier gestopt. Vraag uw SecureLogin-beheerder om dat adres te registreren.',
+  'error.request.title': 'Dit verzoek kan niet worden verwerkt',
+  'error.request.message': 'De toepassing stuurde een verzoek dat SecureLogin niet kan verwerken: {detail}.',
+  'error.csrf.title': 'Probeer het opnieuw',
+  'error.csrf.message': 'Dit formulier kon niet worden gecontroleerd. Ga terug, laad de pagina opnieuw en verstuur het nogmaals.',
+  'error.server.title': 'Er ging iets mis',
+  'error.server.message': 'We konden dit verzoek niet afronden. Probeer het zo nog eens.',
+};

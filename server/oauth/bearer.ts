@@ -1,0 +1,149 @@
+import type Koa from 'koa';
+import type { Kysely } from 'kysely';
+import type Provider from 'oidc-provider';
+import type { Account, Tenant } from '../directory/index.ts';
+import type { Logger } from '../log.ts';
+import type { Database } from '../store/index.ts';
+import { parseAccountId } from './accounts.ts';
+
+/** What a verified access token means, for the resource it unlocks. */
+export interface Auth {
+  /** The one tenant this token may touch. */
+  tenant: Tenant;
+  client: { id: string; name: string };
+  /** The manager who allowed access; still active and still a manager. */
+  manager: Account;
+  scopes: string[];
+  grantId: string;
+}
+
+export interface BearerOptions {
+  /** The scope the route needs. */
+  scope: string;
+  /** The audience tokens must carry (the resource's URL); read per request. */
+  audience: () => string;
+  realm: string;
+  /**
+   * Writes the refusal body; the WWW-Authenticate header and status are set
+   * already. The default is an RFC 7644 error, since SCIM is the resource.
+   */
+  respond?: (ctx: Koa.Context, refusal: Refusal) => void;
+}
+
+export interface Refusal {
+  status: 401 | 403;
+  /** RFC 6750 error code; absent when no token was presented at all. */
+  error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+  description: string;
+}
+
+/**
+ * RFC 6750 bearer authentication: the token must be one this server issued
+ * for `audience`, unexpired, unrevoked, with `scope`; and its tenant, client
+ * and manager must still be in good standing in the directory, which is read
+ * on every request (one indexed query) so that every instance agrees at once.
+ */
+export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, options: BearerOptions): Koa.Middleware {
+  const respond = options.respond ?? scimError;
+  const refuse = (ctx: Koa.Context, refusal: Refusal) => {
+    const params = [`realm="${options.realm}"`];
+    if (refusal.error) params.push(`error="${refusal.error}"`, `error_description="${refusal.description}"`);
+    if (refusal.error === 'insufficient_scope') params.push(`scope="${options.scope}"`);
+    ctx.status = refusal.status;
+    ctx.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
+    ctx.set('Cache-Control', 'no-store');
+    respond(ctx, refusal);
+  };
+
+  return async (ctx, next) => {
+    const header = ctx.get('Authorization');
+    if (header === '') {
+      return refuse(ctx, { status: 401, description: 'an access token is required' });
+    }
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (!match) {
+      return refuse(ctx, { status: 401, error: 'invalid_request', description: 'the Authorization header must be "Bearer <token>"' });
+    }
+    const invalid = (why: string, detail: Record<string, unknown> = {}) => {
+      log.info({ requestId: ctx.state.requestId, why, ...detail }, 'access token refused');
+      refuse(ctx, { status: 401, error: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
+    };
+
+    const token = await provider.AccessToken.find(match[1]);
+    if (!token || token.isExpired) return invalid('unknown or expired');
+    const audience = options.audience();
+    const aud = (token as unknown as { aud?: string | string[] }).aud;
+    if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return invalid('audience', { clientId: token.clientId });
+    if (!token.grantId || !(await provider.Grant.find(token.grantId))) return invalid('grant revoked', { clientId: token.clientId });
+
+    const account = parseAccountId(token.accountId);
+    const clientId = token.clientId;
+    if (!account || !clientId) return invalid('account or client id', { clientId });
+    const standing = await standingFor(db, account.tenantId, account.userId, clientId);
+    if ('refused' in standing) return invalid(standing.refused, { clientId, tenantId: account.tenantId });
+
+    const scopes = [...token.scopes];
+    if (!scopes.includes(options.scope)) {
+      return refuse(ctx, { status: 403, error: 'insufficient_scope', description: `the access token lacks the scope ${options.scope}` });
+    }
+
+    ctx.state.auth = { tenant: standing.tenant, client: standing.client, manager: standing.manager, scopes, grantId: token.grantId };
+    await next();
+  };
+}
+
+type Standing = { refused: string } | { tenant: Tenant; client: Auth['client']; manager: Account };
+
+async function standingFor(db: Kysely<Database>, tenantId: string, userId: string, clientId: string): Promise<Standing> {
+  // One query: the user, their tenant with its domains (one row per domain,
+  // primary first) and the client. A missing client or user yields no rows.
+  const rows = await db
+    .selectFrom('users')
+    .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
+    .innerJoin('domains', 'domains.tenant_id', 'users.tenant_id')
+    .innerJoin('clients', (join) => join.on('clients.id', '=', clientId))
+    .select((eb) => [
+      'users.id as user_id',
+      'users.user_name',
+      'users.role',
+      'users.active',
+      eb('users.password_hash', 'is not', null).as('has_password'),
+      'tenants.name as tenant_name',
+      'tenants.disabled as tenant_disabled',
+      'tenants.created_at as tenant_created_at',
+      'domains.domain',
+      'clients.name as client_name',
+      'clients.tenant_id as client_tenant_id',
+    ])
+    .where('users.id', '=', userId)
+    .where('users.tenant_id', '=', tenantId)
+    .orderBy('domains.is_primary', 'desc')
+    .orderBy('domains.domain')
+    .execute();
+  const row = rows[0];
+  if (!row) return { refused: 'client, user or tenant removed' };
+  if (row.tenant_disabled) return { refused: 'tenant disabled' };
+  if (row.client_tenant_id !== null && row.client_tenant_id !== tenantId) return { refused: 'client bound to another tenant' };
+  if (!row.active) return { refused: 'manager disabled' };
+  if (row.role !== 'manager') return { refused: 'no longer a manager' };
+  return {
+    tenant: {
+      id: tenantId,
+      name: row.tenant_name,
+      disabled: false,
+      domains: rows.map((r) => r.domain),
+      createdAt: row.tenant_created_at,
+    },
+    client: { id: clientId, name: row.client_name },
+    manager: { id: row.user_id, tenantId, userName: row.user_name, role: 'manager', active: true, hasPassword: Boolean(row.has_password) },
+  };
+}
+
+function scimError(ctx: Koa.Context, refusal: Refusal): void {
+  ctx.type = 'application/scim+json';
+  ctx.body = {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+    status: String(refusal.status),
+    detail: refusal.description,
+  };
+}

@@ -1,0 +1,42 @@
+import type { Kysely } from 'kysely';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { findClient } from '../directory/index.ts';
+import type { Database } from '../store/index.ts';
+
+/**
+ * The provider's 'Client' model, read from the directory on every lookup: a
+ * client removed or a secret rotated by the CLI takes effect at once on every
+ * instance. The provider keeps no client of its own beyond the request (its
+ * cache is keyed by the metadata, so changed metadata is a different entry).
+ *
+ * `client_secret` holds the SHA-256 of the secret, never the secret; the
+ * Client model's compareClientSecret is replaced to compare against it (see
+ * provider.ts).
+ */
+export function directoryClients(db: Kysely<Database>): Adapter {
+  const readOnly = async () => {
+    throw new Error('clients are registered with the securelogin command, not through the provider');
+  };
+  return {
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      const client = await findClient(db, id);
+      if (!client) return undefined;
+      return {
+        client_id: client.id,
+        client_secret: client.secretHash,
+        client_name: client.name,
+        redirect_uris: client.redirectUris,
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        // Registering basic accepts client_secret_post as well (client_auth.js).
+        token_endpoint_auth_method: 'client_secret_basic',
+      };
+    },
+    upsert: readOnly,
+    consume: readOnly,
+    destroy: readOnly,
+    revokeByGrantId: readOnly,
+    findByUid: async () => undefined,
+    findByUserCode: async () => undefined,
+  };
+}

@@ -1,0 +1,143 @@
+import type { Kysely } from 'kysely';
+import Provider, { type Adapter, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config.ts';
+import { secretMatches } from '../directory/index.ts';
+import type { Logger } from '../log.ts';
+import type { Database } from '../store/index.ts';
+import { standingOf } from './accounts.ts';
+import { directoryClients } from './clients.ts';
+import type { KeyMaterial } from './keys.ts';
+import { rotateAndSlideGrant, withRotationGrace } from './refresh.ts';
+
+/** Where every page of the Authorize flow lives; the interaction cookie is scoped to it. */
+export const INTERACTION_PATH = '/oauth/interaction';
+
+/** The scope Entra's tokens carry; the only one the SCIM resource knows. */
+export const SCIM_SCOPE = 'scim';
+
+/** The provider's browser-session cookie; dropped at the start of every Authorize (see freshSignIn). */
+export const SESSION_COOKIE = 'slc_session';
+
+export type RenderError = NonNullable<Configuration['renderError']>;
+
+export interface ProviderParts {
+  config: Config;
+  log: Logger;
+  db: Kysely<Database>;
+  keys: KeyMaterial;
+  /** Storage for sessions, interactions, grants, codes and tokens (server/sessions). */
+  Adapter: new (
+    model: string,
+  ) => Adapter;
+  /** The SCIM base URL: the resource indicator and the audience of every access token. */
+  resource: () => string;
+  renderError: RenderError;
+}
+
+export function createProvider({ config, log, db, keys, Adapter, resource, renderError }: ProviderParts): Provider {
+  const clients = directoryClients(db);
+  const configuration: Configuration = {
+    adapter: (model: string) => {
+      if (model === 'Client') return clients;
+      const stored = new Adapter(model);
+      return model === 'RefreshToken' ? withRotationGrace(stored, config.refreshTokenGrace) : stored;
+    },
+    clientBasedCORS: () => false,
+    cookies: {
+      keys: keys.cookieKeys,
+      names: { session: SESSION_COOKIE, interaction: 'slc_interaction', resume: 'slc_resume' },
+      long: { httpOnly: true, sameSite: 'lax' },
+      short: { httpOnly: true, sameSite: 'lax' },
+    },
+    jwks: keys.jwks as Configuration['jwks'],
+    routes: {
+      authorization: '/oauth/authorize',
+      token: '/oauth/token',
+      revocation: '/oauth/revoke',
+      introspection: '/oauth/introspect',
+      jwks: '/oauth/jwks',
+      end_session: '/oauth/logout',
+      pushed_authorization_request: '/oauth/par',
+      challenge: '/oauth/challenge',
+    },
+    // Entra may leave scope out; without one the flow would end in
+    // access_denied ("no scope was granted").
+    extraParams: {
+      scope(ctx: KoaContextWithOIDC, value: string | undefined) {
+        if (!value) ctx.oidc.params!.scope = SCIM_SCOPE;
+      },
+    },
+    features: {
+      devInteractions: { enabled: false },
+      // Tokens are bearer tokens: Entra does not do DPoP.
+      dPoP: { enabled: false },
+      userinfo: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      pushedAuthorizationRequests: { enabled: false },
+      introspection: {
+        enabled: true,
+        // A client learns only about its own tokens, never another tenant's.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      revocation: {
+        enabled: true,
+        // Another client's token is left alone, and the answer does not say it exists.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => resource(),
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, indicator) => {
+          if (indicator !== resource()) throw new errors.InvalidTarget();
+          return { scope: SCIM_SCOPE, audience: resource(), accessTokenTTL: config.accessTokenTtl, accessTokenFormat: 'opaque' };
+        },
+      },
+    },
+    // Tokens outlive the browser session: Entra uses them for months.
+    expiresWithSession: async () => false,
+    // Refresh tokens without offline_access: a connection is useless without one.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: rotateAndSlideGrant({ lifetime: config.refreshTokenTtl, grace: config.refreshTokenGrace }),
+    ttl: {
+      AccessToken: config.accessTokenTtl,
+      AuthorizationCode: config.authorizationCodeTtl,
+      RefreshToken: config.refreshTokenTtl,
+      Grant: config.refreshTokenTtl,
+      IdToken: 3600,
+      Interaction: 30 * 60,
+      Session: 60 * 60,
+    },
+    interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+    async findAccount(ctx, accountId) {
+      // Consulted at every code exchange and refresh: a manager who is
+      // disabled or demoted, or whose tenant is disabled, gets no new token.
+      const standing = await standingOf(db, accountId);
+      if (standing.kind !== 'manager') {
+        log.info({ requestId: ctx.state?.requestId, standing: standing.kind }, 'token refused: account not in good standing');
+        return undefined;
+      }
+      return { accountId, claims: async () => ({ sub: accountId }) };
+    },
+    renderError,
+  };
+
+  const provider = new Provider(config.publicUrl.origin, configuration);
+  provider.proxy = config.trustProxy;
+
+  // The directory keeps only a SHA-256 of each secret, so the provider must
+  // compare the presented secret with that hash (constant time). This replaces
+  // an internal method of the Client model: test/oauth.flow.test.ts pins the
+  // behaviour (right secret accepted by basic and post, wrong one refused).
+  provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: string) {
+    return typeof this.clientSecret === 'string' && typeof presented === 'string' && secretMatches(this.clientSecret, presented);
+  };
+
+  provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {
+    log.error({ err: error, requestId: ctx.state?.requestId, path: ctx.path }, 'authorization server error');
+  });
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    log.warn({ requestId: ctx.state?.requestId, grantId, clientId: ctx.oidc?.client?.clientId }, 'grant revoked');
+  });
+  return provider;
+}

@@ -1,0 +1,41 @@
+import type Koa from 'koa';
+
+/** The languages the pages speak; the first is the fallback. */
+export const LANGUAGES = ['en', 'nl'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export type Params = Record<string, string | number>;
+export type Translate<Key extends string = string> = (key: Key, params?: Params) => string;
+
+/** One catalogue per language, each with exactly the keys of the first. */
+export type Catalogues<Key extends string> = Record<Language, Record<Key, string>>;
+
+declare module 'koa' {
+  interface DefaultState {
+    lang: Language;
+    t: Translate;
+  }
+}
+
+/**
+ * Picks the page language from Accept-Language (q-values and regional
+ * variants honoured: nl-BE is Dutch) and puts `lang` and `t(key, params)` on
+ * ctx.state, where views find them. `{name}` in a message is replaced by
+ * params.name; output is escaped by the views, not here.
+ */
+export function i18n<Key extends string>(catalogues: Catalogues<Key>): Koa.Middleware {
+  return async (ctx, next) => {
+    const lang = (ctx.acceptsLanguages([...LANGUAGES]) || LANGUAGES[0]) as Language;
+    ctx.state.lang = lang;
+    ctx.state.t = translator(catalogues[lang], catalogues[LANGUAGES[0]]) as Translate;
+    await next();
+  };
+}
+
+export function translator<Key extends string>(messages: Record<Key, string>, fallback: Record<Key, string>): Translate<Key> {
+  return (key, params) => {
+    const template = messages[key] ?? fallback[key] ?? key;
+    if (!params) return template;
+    return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+  };
+}
