@@ -168,8 +168,10 @@ function contract(backend: BackendCase) {
     expect(lost).toHaveLength(11);
     for (const { reason } of lost) {
       expect(reason).toBeInstanceOf(errors.InvalidGrant);
-      expect(reason.error_description ?? reason.message).toBeDefined();
+      // "not found" once an earlier loser has revoked the grant, code included.
+      expect(['authorization code already consumed', 'authorization code not found']).toContain(reason.error_detail);
     }
+    expect(lost.some(({ reason }) => reason.error_detail === 'authorization code already consumed')).toBe(true);
     // A second use revokes the grant, as oidc-provider does for a replay it sees itself.
     expect(await adapter(first, 'Grant').find(grantId)).toBeUndefined();
     expect(await adapter(first, 'AccessToken').find(sibling.jti)).toBeUndefined();
@@ -185,6 +187,21 @@ function contract(backend: BackendCase) {
     expect(consumed).toBeLessThanOrEqual(epochNow());
     await adapter(first, 'AuthorizationCode').upsert(code.jti, code, 60);
     expect((await adapter(first, 'AuthorizationCode').find(code.jti))?.consumed).toBe(consumed);
+  });
+
+  it('refuses a code that expired between find and consume without revoking its grant', async () => {
+    const grantId = randomUUID();
+    await adapter(first, 'Grant').upsert(grantId, { jti: grantId, kind: 'Grant', clientId: 'entra', accountId: 'manager-1' }, 3600);
+    const code = tokenPayload('AuthorizationCode', grantId);
+    await adapter(first, 'AuthorizationCode').upsert(code.jti, code, 1);
+    expect(await adapter(first, 'AuthorizationCode').find(code.jti)).toBeDefined();
+    await sleep(1_100);
+    const refusal = await adapter(second, 'AuthorizationCode')
+      .consume(code.jti)
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(errors.InvalidGrant);
+    expect(refusal).toMatchObject({ message: 'invalid_grant', error_detail: 'authorization code not found' });
+    expect(await adapter(first, 'Grant').find(grantId)).toBeDefined();
   });
 
   it('refuses to consume a code that does not exist', async () => {

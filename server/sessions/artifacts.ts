@@ -34,8 +34,8 @@ const SINGLE_USE: Record<string, { label: string; revokesGrant: boolean }> = {
   PushedAuthorizationRequest: { label: 'pushed authorization request', revokesGrant: false },
 };
 
-/** What a conditional consume found. */
-export type ConsumeOutcome = { won: true } | { won: false; exists: boolean; grantId: string | undefined };
+/** What a conditional consume found: won, lost to an earlier consume, or nothing (gone or expired). */
+export type ConsumeOutcome = { won: true } | { won: false; alreadyConsumed: boolean; grantId: string | undefined };
 
 /**
  * Turns a lost consume into the library's own answer. A second use of a code
@@ -53,7 +53,7 @@ export async function settleLostConsume(
   const rule = SINGLE_USE[model];
   if (!rule) return;
   if (model === 'PushedAuthorizationRequest') throw new errors.InvalidRequest(`${rule.label} already used`);
-  if (!outcome.exists) throw new errors.InvalidGrant(`${rule.label} not found`);
+  if (!outcome.alreadyConsumed) throw new errors.InvalidGrant(`${rule.label} not found`);
   if (rule.revokesGrant && outcome.grantId) await revokeGrant(outcome.grantId);
   throw new errors.InvalidGrant(`${rule.label} already consumed`);
 }

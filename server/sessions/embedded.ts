@@ -116,11 +116,12 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
         if (Number(result.numUpdatedRows) === 1) return { won: true };
         const row = await db
           .selectFrom('oidc_artifacts')
-          .select(['grant_id'])
+          .select(['grant_id', 'consumed_at'])
           .where('model', '=', this.model)
           .where('id', '=', id)
           .executeTakeFirst();
-        return { won: false, exists: row !== undefined, grantId: row?.grant_id ?? undefined };
+        // An artifact that expired between find and consume is gone, not replayed: no revocation for it.
+        return { won: false, alreadyConsumed: row?.consumed_at != null, grantId: row?.grant_id ?? undefined };
       });
       await settleLostConsume(this.model, outcome, (grantId) =>
         guarded(log, 'revoke after lost consume', async () => {

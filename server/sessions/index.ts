@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../store/index.ts';
 import { embeddedAdapter, embeddedThrottle, sweepExpired } from './embedded.ts';
-import { closeRedis, connectRedis, redisAdapter, redisThrottle } from './redis.ts';
+import { closeRedis, connectRedis, pingRedis, redisAdapter, redisThrottle } from './redis.ts';
 
 export { SessionsUnavailable } from './artifacts.ts';
 export { accountThrottleKey, addressThrottleKey } from './throttle-keys.ts';
@@ -68,9 +68,7 @@ export async function openSessions(parts: { config: Config; store: Store; log: L
       Adapter: redisAdapter(connection, log, prefix),
       throttle: redisThrottle(connection, log, prefix),
       backend: 'redis',
-      async ping() {
-        await connection.client.ping();
-      },
+      ping: () => pingRedis(connection),
       async close() {
         await closeRedis(connection);
       },

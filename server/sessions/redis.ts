@@ -161,6 +161,11 @@ export async function connectRedis(config: RedisConfig, log: Logger): Promise<Re
   return { client: client as RedisClient & Scripts, where };
 }
 
+/** For /readyz: a Cluster or Sentinel that lost its nodes would otherwise queue the PING indefinitely. */
+export async function pingRedis(connection: RedisConnection): Promise<void> {
+  await withDeadline(connection.client.ping(), 2_000);
+}
+
 export async function closeRedis(connection: RedisConnection): Promise<void> {
   try {
     await withDeadline(connection.client.quit(), 2_000);
@@ -261,7 +266,8 @@ export function redisAdapter(connection: RedisConnection, log: Logger, prefix: s
 
     async consume(id: string): Promise<void> {
       const [status, grantId] = await run('consume', () => client.slcConsume(artifactKey(this.member(id)), String(Date.now())));
-      const outcome: ConsumeOutcome = status === 1 ? { won: true } : { won: false, exists: status === 0, grantId: grantId || undefined };
+      const outcome: ConsumeOutcome =
+        status === 1 ? { won: true } : { won: false, alreadyConsumed: status === 0, grantId: grantId || undefined };
       await settleLostConsume(this.model, outcome, (lostGrantId) =>
         run('revoke after lost consume', async () => {
           await revokeGrant(lostGrantId);
