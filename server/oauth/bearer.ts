@@ -32,8 +32,8 @@ export interface BearerOptions {
 
 export interface Refusal {
   status: 401 | 403;
-  /** RFC 6750 error code; absent when no token was presented at all. */
-  error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+  /** RFC 6750 error code; absent when no Bearer token was presented at all. */
+  error?: 'invalid_token' | 'insufficient_scope';
   description: string;
 }
 
@@ -57,17 +57,16 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
 
   return async (ctx, next) => {
     const header = ctx.get('Authorization');
-    if (header === '') {
-      return refuse(ctx, { status: 401, description: 'an access token is required' });
-    }
-    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!match) {
-      return refuse(ctx, { status: 401, error: 'invalid_request', description: 'the Authorization header must be "Bearer <token>"' });
+    // No credentials, or another scheme: RFC 6750 §3.1 says to name no error.
+    if (!/^Bearer(\s|$)/i.test(header)) {
+      return refuse(ctx, { status: 401, description: 'a Bearer access token is required' });
     }
     const invalid = (why: string, detail: Record<string, unknown> = {}) => {
       log.info({ requestId: ctx.state.requestId, why, ...detail }, 'access token refused');
       refuse(ctx, { status: 401, error: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
     };
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (!match) return invalid('malformed');
 
     const token = await provider.AccessToken.find(match[1]);
     if (!token || token.isExpired) return invalid('unknown or expired');

@@ -43,6 +43,7 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       return model === 'RefreshToken' ? withRotationGrace(stored, config.refreshTokenGrace) : stored;
     },
     clientBasedCORS: () => false,
+    responseTypes: ['code'],
     cookies: {
       keys: keys.cookieKeys,
       names: { session: SESSION_COOKIE, interaction: 'slc_interaction', resume: 'slc_resume' },

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { expect } from 'vitest';
 import { addClient, addManager, addTenant, ENTRA_REDIRECT_URI } from '../../server/directory/index.ts';
 import type { Store } from '../../server/store/index.ts';
@@ -13,6 +14,39 @@ import type { Store } from '../../server/store/index.ts';
 export interface Service {
   /** Where the server listens (http://127.0.0.1:port). */
   url: string;
+}
+
+export interface Plain {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+/**
+ * One HTTP request on its own connection. The scripted clients do not pool
+ * connections, so a server restarted on the same port is never sent a request
+ * on a socket the old process closed.
+ */
+export function send(
+  url: URL | string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Plain> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) {
+          for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
+        }
+        resolve({ status: response.statusCode ?? 0, headers, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    request.on('error', reject);
+    request.end(options.body);
+  });
 }
 
 export interface Response {
@@ -68,15 +102,10 @@ export class Browser {
     const sent = { ...this.headers, ...headers };
     const jar = this.cookies.filter((c) => pathMatches(c.path, target.pathname));
     if (jar.length) sent.cookie = jar.map((c) => `${c.name}=${c.value}`).join('; ');
-    const response = await fetch(target, { method, body, headers: sent, redirect: 'manual' });
+    if (body) sent['content-type'] = 'application/x-www-form-urlencoded';
+    const response = await send(target, { method, body: body?.toString(), headers: sent });
     for (const line of response.headers.getSetCookie()) this.store(line, target.pathname);
-    return {
-      status: response.status,
-      url: target.toString(),
-      location: response.headers.get('location') ?? undefined,
-      headers: response.headers,
-      text: await response.text(),
-    };
+    return { ...response, url: target.toString(), location: response.headers.get('location') ?? undefined };
   }
 
   /** Follows a redirect response (it must be one) on this origin. */
@@ -299,13 +328,12 @@ export async function clientPost(
     body.set('client_id', client.clientId);
     body.set('client_secret', client.clientSecret);
   }
-  const response = await fetch(new URL(path, service.url), { method: 'POST', body, headers });
-  const text = await response.text();
+  const response = await send(new URL(path, service.url), { method: 'POST', body: body.toString(), headers });
   let parsed: Record<string, unknown> = {};
   try {
-    parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+    parsed = response.text ? (JSON.parse(response.text) as Record<string, unknown>) : {};
   } catch {
-    parsed = { text };
+    parsed = { text: response.text };
   }
   return { status: response.status, body: parsed, headers: response.headers };
 }
