@@ -1,0 +1,159 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../server/config.ts';
+import { tempDataDir } from './support/service.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+function refusal(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('configuration from the environment', () => {
+  it('has defaults that run the embedded store on port 3000', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      dataDir: path.resolve('data'),
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      redis: undefined,
+      logLevel: 'info',
+      trustProxy: false,
+      jwks: undefined,
+      cookieKeys: undefined,
+    });
+    expect(config.publicUrl.href).toBe('http://localhost:3000/');
+  });
+
+  it('derives PUBLIC_URL from PORT, and trusts the proxy when PUBLIC_URL is https', () => {
+    expect(loadConfig({ PORT: '8080' }).publicUrl.href).toBe('http://localhost:8080/');
+    const behindProxy = loadConfig({ PUBLIC_URL: 'https://Connect.Example.com/', LOG_LEVEL: 'WARN' });
+    expect(behindProxy.publicUrl.origin).toBe('https://connect.example.com');
+    expect(behindProxy.trustProxy).toBe(true);
+    expect(behindProxy.logLevel).toBe('warn');
+    expect(loadConfig({ PUBLIC_URL: 'https://connect.example.com', TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+  });
+
+  it('reads the scale-out stores', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://slc@db:5432/slc', REDIS_URL: 'redis://cache:6379/2', DATA_DIR: '/var/lib/slc' });
+    expect(config.databaseUrl).toBe('postgres://slc@db:5432/slc');
+    expect(config.redis).toMatchObject({ mode: 'single', url: 'redis://cache:6379/2', tls: false });
+    expect(config.dataDir).toBe('/var/lib/slc');
+  });
+
+  const SENTINELS = { REDIS_SENTINELS: 's1:26379,s2', REDIS_SENTINEL_NAME: 'main' };
+
+  it.each<[string, Record<string, string>, string]>([
+    ['PORT', { PORT: 'abc' }, 'must be a whole number, got "abc"'],
+    ['PORT', { PORT: '70000' }, 'must be between 0 and 65535'],
+    ['PORT', { PORT: '-1' }, 'must be a whole number'],
+    ['PORT', { PORT: '80.5' }, 'must be a whole number'],
+    ['PUBLIC_URL', { PUBLIC_URL: 'connect.example.com' }, 'is not a valid URL'],
+    ['PUBLIC_URL', { PUBLIC_URL: 'ftp://connect.example.com' }, 'must start with http:// or https://'],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://connect.example.com/slc' }, 'must be the site root (no path)'],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://connect.example.com/?tenant=1' }, 'must not have a query or fragment'],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://db/slc' }, 'must start with postgres:// or postgresql://'],
+    ['DATABASE_URL', { DATABASE_URL: 'db:5432' }, 'must start with postgres://'],
+    ['REDIS_URL', { REDIS_URL: 'http://cache:6379' }, 'must start with redis:// or rediss://'],
+    ['REDIS_URL', { REDIS_URL: 'redis://cache:6379/sessions' }, 'the path must be a database number'],
+    ['REDIS_SENTINELS', { ...SENTINELS, REDIS_SENTINELS: 's1:99999' }, 'port must be between 1 and 65535'],
+    ['REDIS_SENTINELS', { ...SENTINELS, REDIS_SENTINELS: 'not a host' }, 'comma-separated list of host:port'],
+    ['REDIS_SENTINELS', { ...SENTINELS, REDIS_URL: 'redis://cache' }, 'set only one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES'],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINELS: 's1' }, 'is required with REDIS_SENTINELS'],
+    ['REDIS_SENTINEL_NAME', { REDIS_SENTINEL_NAME: 'main' }, 'needs REDIS_SENTINELS'],
+    ['REDIS_SENTINEL_PASSWORD', { REDIS_SENTINEL_PASSWORD: 'Sentinel-secret-1' }, 'needs REDIS_SENTINELS'],
+    ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: 'node-1:7000,node 2' }, 'comma-separated list of host:port'],
+    ['REDIS_DB', { REDIS_URL: 'redis://cache', REDIS_DB: '2' }, 'applies to Sentinel only'],
+    ['REDIS_DB', { ...SENTINELS, REDIS_DB: 'two' }, 'must be a whole number'],
+    ['REDIS_USERNAME', { REDIS_USERNAME: 'slc' }, 'needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES'],
+    ['REDIS_USERNAME', { REDIS_URL: 'redis://a@cache', REDIS_USERNAME: 'b' }, 'already has a username'],
+    ['REDIS_PASSWORD', { REDIS_PASSWORD: 'Redis-secret-1' }, 'needs REDIS_URL'],
+    ['REDIS_PASSWORD', { REDIS_URL: 'redis://:Url-secret-1@cache', REDIS_PASSWORD: 'Redis-secret-1' }, 'already has a password'],
+    ['REDIS_TLS', { REDIS_CLUSTER_NODES: 'node-1', REDIS_TLS: 'yes' }, 'must be "true" or "false"'],
+    ['REDIS_TLS', { REDIS_URL: 'redis://cache', REDIS_TLS: 'true' }, 'use a rediss:// URL'],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, 'must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+    ['TRUST_PROXY', { TRUST_PROXY: 'yes' }, 'must be "true" or "false", got "yes"'],
+    ['REFRESH_TOKEN_TTL_DAYS', { REFRESH_TOKEN_TTL_DAYS: '0' }, 'must be between 1 and 3650'],
+    ['REFRESH_TOKEN_TTL_DAYS', { REFRESH_TOKEN_TTL_DAYS: 'ninety' }, 'must be a whole number'],
+    ['REFRESH_TOKEN_GRACE_SECONDS', { REFRESH_TOKEN_GRACE_SECONDS: '601' }, 'must be between 0 and 600'],
+    ['ACCESS_TOKEN_TTL_SECONDS', { ACCESS_TOKEN_TTL_SECONDS: '0' }, 'must be between 1 and 86400'],
+    ['AUTHORIZATION_CODE_TTL_SECONDS', { AUTHORIZATION_CODE_TTL_SECONDS: '3600' }, 'must be between 1 and 600'],
+    ['JWKS', { JWKS: '{"keys":' }, 'is not valid JSON'],
+    ['JWKS', { JWKS: '{"keys":[{"kty":"RSA","n":"public-only"}]}' }, 'must be a JSON Web Key Set with private keys'],
+    ['COOKIE_KEYS', { COOKIE_KEYS: 'Cookie-secret-1' }, 'is not valid JSON'],
+    ['COOKIE_KEYS', { COOKIE_KEYS: '["Cookie-secret-1"]' }, 'secrets of at least 32 characters'],
+  ])('refuses a bad %s in one line naming it', (variable, env, problem) => {
+    const error = refusal(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message.startsWith(`${variable}: `), error.message).toBe(true);
+    expect(error.message).toContain(problem);
+    expect(error.message).not.toContain('\n');
+    // Secrets are never repeated back, not even when they are the problem.
+    for (const secret of ['Sentinel-secret-1', 'Redis-secret-1', 'Url-secret-1', 'Cookie-secret-1', 'public-only']) {
+      expect(error.message).not.toContain(secret);
+    }
+  });
+
+  it("is documented: the README's configuration table names every variable the server reads", () => {
+    const source = fs.readFileSync(path.join(ROOT, 'server/config.ts'), 'utf8');
+    const variables = new Set([...source.matchAll(/\benv(?:\.|, ')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]));
+    expect(variables.size).toBeGreaterThan(10);
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    expect([...variables].filter((v) => !documented.has(v))).toEqual([]);
+  });
+});
+
+function startServer(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['server/main.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('the server process with a bad configuration', () => {
+  it('exits non-zero before listening, with one line naming the variable', async () => {
+    const [port, jwks] = await Promise.all([startServer({ PORT: 'abc' }), startServer({ JWKS: '{"keys":[{"kty":"RSA"}]}' })]);
+    expect(port.code).not.toBe(0);
+    expect(port.stdout).toBe('');
+    expect(port.stderr).toBe('securelogin: configuration error: PORT: must be a whole number, got "abc"\n');
+    expect(jwks.code).not.toBe(0);
+    expect(jwks.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(jwks.stderr).toMatch(/^securelogin: configuration error: JWKS: /);
+  });
+
+  it('exits non-zero with one line naming the data folder it cannot use', async () => {
+    const file = path.join(tempDataDir(), 'not-a-folder');
+    fs.writeFileSync(file, '');
+    const outcome = await startServer({ DATA_DIR: file });
+    expect(outcome.code).not.toBe(0);
+    expect(outcome.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(outcome.stderr).toContain('could not open the directory store');
+    expect(outcome.stderr).toContain(file);
+  });
+});
