@@ -110,15 +110,20 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       Session: 60 * 60,
     },
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
-    async findAccount(ctx, accountId) {
-      // Consulted at every code exchange and refresh: a manager who is
-      // disabled or demoted, or whose tenant is disabled, gets no new token.
+    async findAccount(ctx, accountId, token) {
+      const account = { accountId, claims: async () => ({ sub: accountId }) };
+      // During the Authorize (no token yet) the consent page judges the
+      // account and tells the person why it cannot allow; refusing here would
+      // only break the flow. Every code exchange and refresh passes a token:
+      // a manager who is disabled or demoted, or whose tenant is disabled,
+      // gets no new token.
+      if (!token) return account;
       const standing = await standingOf(db, accountId);
       if (standing.kind !== 'manager') {
         log.info({ requestId: ctx.state?.requestId, standing: standing.kind }, 'token refused: account not in good standing');
         return undefined;
       }
-      return { accountId, claims: async () => ({ sub: accountId }) };
+      return account;
     },
     renderError,
   };
