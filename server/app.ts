@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { authorizeCatalogues, interactionRoutes, renderAuthorizeError } from './interaction/index.ts';
 import type { Logger } from './log.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
+import { createScim, scimRefusal } from './scim/index.ts';
 import { openSessions, type Sessions } from './sessions/index.ts';
 import type { Store } from './store/index.ts';
 import { i18n } from './web/i18n.ts';
@@ -58,6 +59,9 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
     { name: 'sessions', check: () => sessions.ping() },
   ]);
   koa.use(health.routes()).use(health.allowedMethods());
+
+  // The SCIM API: every request under /scim/v2 behind the bearer guard, answered in SCIM's own format.
+  koa.use(createScim({ config, store, log, authenticate: oauth.bearer({ respond: scimRefusal(log) }) }));
 
   koa.use(oauth.routes);
   const authorize = interactionRoutes({

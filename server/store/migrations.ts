@@ -122,6 +122,15 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_scim_listing': {
+      async up(db: Kysely<any>) {
+        // SCIM lists page through a tenant's users and groups in creation
+        // order (startIndex/count); these keep each page an index range
+        // instead of a sort of the whole tenant.
+        await db.schema.createIndex('users_tenant_created').on('users').columns(['tenant_id', 'created_at', 'id']).execute();
+        await db.schema.createIndex('groups_tenant_created').on('groups').columns(['tenant_id', 'created_at', 'id']).execute();
+      },
+    },
   };
 }
 

@@ -1,0 +1,129 @@
+import { isForeignKeyViolation, now } from '../store/index.ts';
+import { InvalidValue, TooMany } from './errors.ts';
+import { type Db, inSlices } from './repository.ts';
+import { isObject } from './resource.ts';
+
+/**
+ * Group memberships, one row each. Adding or removing a member touches that
+ * member's row only, so it costs the same in a group of ten as in a group of
+ * 100,000; the member list is read only when a response asks for it.
+ */
+
+/** More members than this in one response is refused (tooMany) rather than built in memory. */
+export const MAX_MEMBERS_PER_RESPONSE = 100_000;
+
+/** The user ids named by member values ({"value": "<id>"}); groups as members are refused (one level, users only). */
+export function memberIds(values: unknown, label = 'members'): string[] {
+  const list = Array.isArray(values) ? values : [values];
+  const ids: string[] = [];
+  list.forEach((member, i) => {
+    if (member === null || member === undefined) return;
+    const value = isObject(member) ? member.value : undefined;
+    if (typeof value !== 'string' || value === '') throw new InvalidValue(`${label}[${i}] must be an object with the user's id as "value"`);
+    if (isObject(member) && typeof member.type === 'string' && member.type.toLowerCase() !== 'user') {
+      throw new InvalidValue(`${label}[${i}] is a ${member.type}; only users of this tenant can be members`);
+    }
+    ids.push(value);
+  });
+  return [...new Set(ids)];
+}
+
+/** Adds members; every id must be a user of this tenant. Returns how many were not members yet. */
+export async function addMembers(db: Db, tenantId: string, groupId: string, ids: string[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  const found = new Set(
+    await inSlices(ids, async (slice) => {
+      const rows = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', 'in', slice).execute();
+      return rows.map((r) => r.id);
+    }),
+  );
+  const unknown = ids.filter((id) => !found.has(id));
+  if (unknown.length > 0) {
+    const named = unknown
+      .slice(0, 5)
+      .map((id) => `"${id}"`)
+      .join(', ');
+    throw new InvalidValue(
+      `members: no user with id ${named}${unknown.length > 5 ? ` (and ${unknown.length - 5} more)` : ''} in this tenant`,
+    );
+  }
+  const stamp = now();
+  const added = await inSlices(ids, async (slice) => {
+    try {
+      const result = await db
+        .insertInto('memberships')
+        .values(slice.map((userId) => ({ group_id: groupId, user_id: userId, tenant_id: tenantId, created_at: stamp })))
+        .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing())
+        .executeTakeFirst();
+      return [Number(result.numInsertedOrUpdatedRows ?? 0)];
+    } catch (error) {
+      // A user deleted between the check above and this insert (PostgreSQL, concurrent requests).
+      if (isForeignKeyViolation(error)) throw new InvalidValue('members: a user named in the request was deleted meanwhile');
+      throw error;
+    }
+  });
+  return added.reduce((a, b) => a + b, 0);
+}
+
+export async function removeMembers(db: Db, tenantId: string, groupId: string, ids: string[]): Promise<number> {
+  const removed = await inSlices(ids, async (slice) => {
+    const result = await db
+      .deleteFrom('memberships')
+      .where('group_id', '=', groupId)
+      .where('tenant_id', '=', tenantId)
+      .where('user_id', 'in', slice)
+      .executeTakeFirst();
+    return [Number(result.numDeletedRows)];
+  });
+  return removed.reduce((a, b) => a + b, 0);
+}
+
+export async function removeAllMembers(db: Db, tenantId: string, groupId: string): Promise<number> {
+  const result = await db.deleteFrom('memberships').where('group_id', '=', groupId).where('tenant_id', '=', tenantId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export interface Member {
+  id: string;
+  display: string | undefined;
+}
+
+/** The members of these groups, each group's in user id order; refuses more than MAX_MEMBERS_PER_RESPONSE in all. */
+export async function membersOf(db: Db, tenantId: string, groupIds: string[]): Promise<Map<string, Member[]>> {
+  const out = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('memberships as m')
+    .innerJoin('users as u', 'u.id', 'm.user_id')
+    .select(['m.group_id', 'm.user_id', 'u.display_name', 'u.user_name'])
+    .where('m.tenant_id', '=', tenantId)
+    .where('m.group_id', 'in', groupIds)
+    .orderBy('m.group_id')
+    .orderBy('m.user_id')
+    .limit(MAX_MEMBERS_PER_RESPONSE + 1)
+    .execute();
+  if (rows.length > MAX_MEMBERS_PER_RESPONSE) {
+    throw new TooMany(
+      `more than ${MAX_MEMBERS_PER_RESPONSE} members to return; ask with excludedAttributes=members, or filter with members[value eq "<id>"]`,
+    );
+  }
+  for (const row of rows) out.get(row.group_id)?.push({ id: row.user_id, display: row.display_name ?? row.user_name });
+  return out;
+}
+
+/** The groups of these users. */
+export async function groupsOf(db: Db, tenantId: string, userIds: string[]): Promise<Map<string, Member[]>> {
+  const out = new Map<string, Member[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return out;
+  const rows = await db
+    .selectFrom('memberships as m')
+    .innerJoin('groups as g', 'g.id', 'm.group_id')
+    .select(['m.user_id', 'm.group_id', 'g.display_name'])
+    .where('m.tenant_id', '=', tenantId)
+    .where('m.user_id', 'in', userIds)
+    .orderBy('m.user_id')
+    .orderBy('g.display_name')
+    .execute();
+  for (const row of rows) out.get(row.user_id)?.push({ id: row.group_id, display: row.display_name });
+  return out;
+}

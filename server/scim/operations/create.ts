@@ -1,0 +1,17 @@
+import type { CollectionOperation } from '../exchange.ts';
+import { relatedAttribute } from '../exchange.ts';
+import { project, wants } from '../projection.ts';
+import { send, toResource } from '../render.ts';
+import { etag } from '../repository.ts';
+import { readBody, readProjectionParameters } from '../request.ts';
+
+/** RFC 7644 §3.3: POST /Users, POST /Groups → 201 with Location and the resource. */
+export const create: CollectionOperation = async ({ ctx, tenantId, base, maxBodyBytes }, repository) => {
+  const projection = readProjectionParameters(repository.type, ctx.query);
+  const body = await readBody(ctx, maxBodyBytes);
+  const stored = await repository.create(tenantId, body, wants(projection, relatedAttribute(repository)));
+  const resource = toResource(repository.type, stored, base);
+  ctx.set('Location', (resource.meta as { location: string }).location);
+  ctx.set('ETag', etag(stored.version));
+  send(ctx, 201, project(resource, projection));
+};

@@ -1,0 +1,24 @@
+import type { ResourceOperation } from '../exchange.ts';
+import { relatedAttribute } from '../exchange.ts';
+import { readPatch } from '../patch.ts';
+import { project, wants } from '../projection.ts';
+import { send, toResource } from '../render.ts';
+import { etag } from '../repository.ts';
+import { readBody, readProjectionParameters } from '../request.ts';
+
+/**
+ * RFC 7644 §3.5.2: PATCH. A user comes back whole (Microsoft's examples
+ * show 200 with the user). A group answers 204, as Microsoft advises, unless
+ * the request asks for attributes: a group's member list can be large.
+ */
+export const modify: ResourceOperation = async ({ ctx, tenantId, base, maxBodyBytes }, repository, id) => {
+  const projection = readProjectionParameters(repository.type, ctx.query);
+  const operations = readPatch(repository.type, await readBody(ctx, maxBodyBytes));
+  const precondition = ctx.get('If-Match') || undefined;
+  const quiet = repository.type.name === 'Group' && !projection.attributes && !projection.excluded;
+  const related = !quiet && wants(projection, relatedAttribute(repository));
+  const stored = await repository.modify(tenantId, id, operations, precondition, related);
+  ctx.set('ETag', etag(stored.version));
+  if (quiet) send(ctx, 204);
+  else send(ctx, 200, project(toResource(repository.type, stored, base), projection));
+};

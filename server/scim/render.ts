@@ -1,0 +1,75 @@
+import type Koa from 'koa';
+import type { Logger } from '../log.ts';
+import { ScimError } from './errors.ts';
+import { etag, type Stored } from './repository.ts';
+import { schemasOf } from './resource.ts';
+import { ERROR, LIST_RESPONSE, type ResourceTypeDefinition } from './schemas.ts';
+
+export const MEDIA_TYPE = 'application/scim+json';
+
+/**
+ * Every SCIM response goes out through here: status, `application/scim+json`
+ * (on every response, bodiless ones included, as clients check it), and no
+ * caching of directory data.
+ */
+export function send(ctx: Koa.Context, status: number, body?: unknown): void {
+  ctx.status = status;
+  ctx.body = body === undefined ? null : JSON.stringify(body);
+  // Koa drops the type of a null body, so it is set after the body.
+  ctx.set('Content-Type', MEDIA_TYPE);
+  ctx.set('Cache-Control', 'no-store');
+}
+
+/**
+ * The one renderer of errors: an RFC 7644 §3.12 body with `status` as a
+ * string and the scimType when one applies. A client error's detail is
+ * meant for the client; anything else is logged with the request id and
+ * answered 500 without internals.
+ */
+export function sendError(ctx: Koa.Context, error: unknown, log: Logger): void {
+  if (error instanceof ScimError) {
+    for (const [name, value] of Object.entries(error.headers)) {
+      // Keep a challenge the token middleware already wrote (it knows the realm and error code).
+      if (name === 'WWW-Authenticate' && ctx.response.get(name)) continue;
+      ctx.set(name, value);
+    }
+    if (error.status >= 500) log.error({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'scim request failed');
+    else log.info({ requestId: ctx.state.requestId, status: error.status, scimType: error.scimType }, 'scim request refused');
+    send(ctx, error.status, errorBody(error.status, error.message, error.scimType));
+    return;
+  }
+  log.error({ err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'scim request failed');
+  send(ctx, 500, errorBody(500, `the request could not be completed; quote request id ${ctx.state.requestId} when reporting this`));
+}
+
+export function errorBody(status: number, detail: string, scimType?: string): Record<string, unknown> {
+  return { schemas: [ERROR], ...(scimType ? { scimType } : {}), detail, status: String(status) };
+}
+
+/** The resource as it goes on the wire: schemas, id, the attributes, a user's groups or a group's members, meta. */
+export function toResource(type: ResourceTypeDefinition, stored: Stored, base: string): Record<string, unknown> {
+  const { schemas: _, ...attributes } = stored.document;
+  const location = `${base}${type.endpoint}/${encodeURIComponent(stored.id)}`;
+  const resource: Record<string, unknown> = { schemas: schemasOf(type, stored.document), id: stored.id, ...attributes };
+  if (stored.related && stored.related.length > 0) {
+    const isGroup = type.name === 'Group';
+    resource[isGroup ? 'members' : 'groups'] = stored.related.map((r) => ({
+      value: r.id,
+      $ref: `${base}${isGroup ? '/Users' : '/Groups'}/${encodeURIComponent(r.id)}`,
+      ...(r.display === undefined ? {} : { display: r.display }),
+      type: isGroup ? 'User' : 'direct',
+    }));
+  }
+  resource.meta = {
+    resourceType: type.name,
+    created: stored.created,
+    lastModified: stored.lastModified,
+    location,
+    version: etag(stored.version),
+  };
+  return resource;
+}
+
+export function listResponse(resources: unknown[], total: number, startIndex: number): Record<string, unknown> {
+  return { schemas: [LIST_RESPONSE], totalResults: total, startIndex, itemsPerPage: resources.length, Resources: resources };
+}

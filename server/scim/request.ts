@@ -1,0 +1,100 @@
+import type Koa from 'koa';
+import { InvalidSyntax, InvalidValue, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
+import { type Filter, parseFilter } from './filter.ts';
+import { type Projection, readProjection } from './projection.ts';
+import type { ListQuery } from './repository.ts';
+import { isObject } from './resource.ts';
+import type { ResourceTypeDefinition } from './schemas.ts';
+
+/** RFC 7644 §3.4.2.4 paging: what a list returns without `count`, and the most it ever returns (advertised as filter.maxResults). */
+export const DEFAULT_COUNT = 100;
+export const MAX_COUNT = 1000;
+
+const JSON_TYPES = new Set(['application/scim+json', 'application/json']);
+
+/**
+ * The request body as JSON. Entra sends application/scim+json; plain JSON is
+ * accepted too, and a body without a Content-Type is read as JSON. The size
+ * is checked while reading, so an oversized body is refused without being
+ * held in memory.
+ */
+export async function readBody(ctx: Koa.Context, limit: number): Promise<unknown> {
+  const declared = ctx.get('Content-Type');
+  const mediaType = declared.split(';')[0].trim().toLowerCase();
+  if (declared !== '' && !JSON_TYPES.has(mediaType)) throw new UnsupportedMediaType(mediaType || declared);
+  const length = Number(ctx.get('Content-Length') || Number.NaN);
+  if (length > limit) throw new PayloadTooLarge(limit);
+
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PayloadTooLarge(limit);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new InvalidSyntax('the request has no body; send a JSON object');
+  try {
+    // "__proto__" keys are dropped so that no parsed body can reach an object's prototype.
+    return JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value));
+  } catch (error) {
+    throw new InvalidSyntax(`the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export interface ListParameters extends ListQuery {
+  projection: Projection;
+}
+
+type Parameters = Record<string, unknown>;
+
+/** A list request's parameters, from the query string (GET) or a SearchRequest body (POST .search). Unknown parameters are ignored. */
+export function readListParameters(type: ResourceTypeDefinition, parameters: Parameters): ListParameters {
+  const filterText = text(parameters, 'filter');
+  const filter: Filter | undefined = filterText === undefined ? undefined : parseFilter(filterText);
+  const startIndex = Math.max(1, integer(parameters, 'startIndex') ?? 1);
+  const count = Math.min(MAX_COUNT, Math.max(0, integer(parameters, 'count') ?? DEFAULT_COUNT));
+  return { filter, startIndex, count, projection: readProjectionParameters(type, parameters) };
+}
+
+export function readProjectionParameters(type: ResourceTypeDefinition, parameters: Parameters): Projection {
+  return readProjection(type, list(parameters, 'attributes'), list(parameters, 'excludedAttributes'));
+}
+
+/** Query parameter names are matched without regard to case; a repeated one counts once, first value first. */
+function lookup(parameters: Parameters, name: string): unknown {
+  const key = Object.keys(parameters).find((k) => k.toLowerCase() === name.toLowerCase());
+  if (key === undefined) return undefined;
+  const value = parameters[key];
+  return Array.isArray(value) && value.every((v) => typeof v === 'string') ? value[0] : value;
+}
+
+function text(parameters: Parameters, name: string): string | undefined {
+  const value = lookup(parameters, name);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new InvalidValue(`${name} must be a string`);
+  return value;
+}
+
+function integer(parameters: Parameters, name: string): number | undefined {
+  const value = lookup(parameters, name);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  if (typeof value === 'string' && /^\s*-?\d{1,15}\s*$/.test(value)) return Number(value);
+  throw new InvalidValue(`${name} must be a whole number`);
+}
+
+/** `attributes=a,b` in a query string; an array of names in a SearchRequest. */
+function list(parameters: Parameters, name: string): string | undefined {
+  const value = lookup(parameters, name);
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  throw new InvalidValue(`${name} must be a comma-separated list of attribute names`);
+}
+
+/** A SearchRequest body (RFC 7644 §3.4.3) as parameters. */
+export function searchParameters(body: unknown): Parameters {
+  if (!isObject(body)) throw new InvalidSyntax('the body must be a SearchRequest object');
+  return body;
+}
