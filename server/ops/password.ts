@@ -42,9 +42,11 @@ const ESCAPE_SEQUENCE = /\u001b(\[[0-9;?]*[ -/]*[@-~]|.)/gu;
 /** Reads one line from the terminal in raw mode, so the characters are never echoed. */
 async function askHidden(terminal: Terminal, question: string): Promise<string> {
   const { stdin, stderr } = terminal;
-  stderr.write(question);
+  // Raw mode before the prompt: what is typed once the prompt shows is never
+  // echoed, and Ctrl-C reaches us as a character rather than killing the process mid-write.
   stdin.setRawMode?.(true);
   stdin.setEncoding('utf8');
+  stderr.write(question);
   try {
     return await new Promise<string>((resolve, reject) => {
       let typed = '';
