@@ -7,6 +7,7 @@ import { disableAccount, removeClient, setTenantDisabled } from '../server/direc
 import { createLogger } from '../server/log.ts';
 import { openStore, type Store } from '../server/store/index.ts';
 import { authorizeSeeded, revoke, type SeededTenant, seedTenant, send } from './support/authorize.ts';
+import { postgresUrl, redisUrl } from './support/backends.ts';
 import { tempDataDir } from './support/service.ts';
 
 /**
@@ -29,10 +30,10 @@ async function startWithProbe(env: Record<string, string> = {}): Promise<Running
   return { ...running, config, store };
 }
 
-describe('the bearer guard for the SCIM API', () => {
+function guard(backend: () => Record<string, string>) {
   let service: Awaited<ReturnType<typeof startWithProbe>>;
   beforeAll(async () => {
-    service = await startWithProbe({ ACCESS_TOKEN_TTL_SECONDS: '2' });
+    service = await startWithProbe({ ...backend(), ACCESS_TOKEN_TTL_SECONDS: '2' });
   });
   afterAll(async () => {
     await service?.stop();
@@ -136,4 +137,12 @@ describe('the bearer guard for the SCIM API', () => {
     expect(authB.tenant.id).toBe(b.seeded.tenantId);
     expect(authA.tenant.id).not.toBe(authB.tenant.id);
   });
+}
+
+describe('the bearer guard for the SCIM API', () => {
+  guard(() => ({}));
+});
+
+describe.skipIf(!postgresUrl || !redisUrl)('the bearer guard with the directory in PostgreSQL and tokens in Redis', () => {
+  guard(() => ({ DATABASE_URL: postgresUrl!, REDIS_URL: redisUrl! }));
 });

@@ -17,7 +17,7 @@ import {
   signIn,
   startAuthorize,
 } from './support/authorize.ts';
-import { redisUrl } from './support/backends.ts';
+import { postgresUrl, redisUrl } from './support/backends.ts';
 import { startService, type TestService, tempDataDir } from './support/service.ts';
 
 async function freePort(): Promise<number> {
@@ -132,6 +132,10 @@ describe('the Authorize flow on the embedded store', () => {
 
 describe.skipIf(!redisUrl)('the Authorize flow with sessions and tokens in Redis', () => {
   wholeFlow(() => ({ REDIS_URL: redisUrl! }));
+});
+
+describe.skipIf(!postgresUrl || !redisUrl)('the Authorize flow scaled out: directory in PostgreSQL, sessions in Redis', () => {
+  wholeFlow(() => ({ DATABASE_URL: postgresUrl!, REDIS_URL: redisUrl! }));
 });
 
 describe('metadata', () => {
