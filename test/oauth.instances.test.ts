@@ -33,7 +33,7 @@ function twoInstances(backend: () => Record<string, string>) {
   let a: TestService;
   let b: TestService;
   beforeAll(async () => {
-    const env = { PUBLIC_URL: 'https://connect.example.test', TRUST_PROXY: 'false', ...backend() };
+    const env: Record<string, string> = { PUBLIC_URL: 'https://connect.example.test', TRUST_PROXY: 'false', ...backend() };
     // The schema first (as `securelogin migrate` does), then both instances together on a store without keys:
     // both generate, one insert wins, and both must use the winner.
     const config = loadConfig({ ...env, DATA_DIR: env.DATA_DIR ?? tempDataDir() });
@@ -101,7 +101,12 @@ describe.skipIf(!postgresUrl || !redisUrl)('two instances on PostgreSQL and Redi
 describe('key material given by the operator', () => {
   let service: TestService;
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...(privateKey.export({ format: 'jwk' }) as Record<string, string>), kid: 'operator-key-1', use: 'sig', alg: 'RS256' };
+  const jwk: Record<string, string> = {
+    ...(privateKey.export({ format: 'jwk' }) as Record<string, string>),
+    kid: 'operator-key-1',
+    use: 'sig',
+    alg: 'RS256',
+  };
   beforeAll(async () => {
     service = await startService({ JWKS: JSON.stringify({ keys: [jwk] }), COOKIE_KEYS: JSON.stringify([randomBytes(32).toString('hex')]) });
   });
