@@ -13,11 +13,19 @@ export const MEDIA_TYPE = 'application/scim+json';
  * caching of directory data.
  */
 export function send(ctx: Koa.Context, status: number, body?: unknown): void {
-  ctx.status = status;
-  ctx.body = body === undefined ? null : JSON.stringify(body);
-  // Koa drops the type of a null body, so it is set after the body.
-  ctx.set('Content-Type', MEDIA_TYPE);
   ctx.set('Cache-Control', 'no-store');
+  if (body === undefined) {
+    // Koa strips Content-Type from 204 and 304 on the way out; these are
+    // finished here instead, so the media type stays on them too.
+    ctx.status = status;
+    ctx.respond = false;
+    ctx.res.setHeader('Content-Type', MEDIA_TYPE);
+    ctx.res.end();
+    return;
+  }
+  ctx.status = status;
+  ctx.type = MEDIA_TYPE;
+  ctx.body = JSON.stringify(body);
 }
 
 /**

@@ -1,5 +1,9 @@
+import { afterAll, beforeAll, describe } from 'vitest';
 import type { Store } from '../../server/store/index.ts';
 import { authorizeSeeded, type SeededTenant, type Service, seedTenant, type Tokens } from './authorize.ts';
+import { postgresUrl } from './backends.ts';
+import { freshPostgresUrl } from './postgres.ts';
+import { startService, type TestService } from './service.ts';
 
 /*
  * A SCIM client as Entra's provisioning service is one: a bearer token from
@@ -89,4 +93,49 @@ export function entraUser(userName: string, extra: Record<string, unknown> = {})
     roles: [],
     ...extra,
   };
+}
+
+export interface Backend {
+  name: string;
+  /** False when the engine is not available in this run (no TEST_DATABASE_URL); the suite is skipped. */
+  enabled: boolean;
+  /** Starts the real app on this directory store; `stop()` also removes the database. */
+  start(): Promise<TestService>;
+}
+
+/** Every SCIM suite runs on the embedded SQLite store, and on PostgreSQL when the run has one. */
+export const BACKENDS: Backend[] = [
+  { name: 'SQLite', enabled: true, start: () => startService() },
+  {
+    name: 'PostgreSQL',
+    enabled: Boolean(postgresUrl),
+    async start() {
+      const database = await freshPostgresUrl();
+      const service = await startService({ DATABASE_URL: database.url });
+      const stop = service.stop;
+      return {
+        ...service,
+        async stop(graceMs?: number) {
+          await stop(graceMs);
+          await database.drop();
+        },
+      };
+    },
+  },
+];
+
+/** Runs `body` as a describe block once per backend, skipped where the backend is missing. */
+export function eachBackend(title: string, body: (service: () => TestService, backend: Backend) => void): void {
+  for (const backend of BACKENDS) {
+    describe.skipIf(!backend.enabled)(`${title} (${backend.name})`, () => {
+      let service: TestService;
+      beforeAll(async () => {
+        service = await backend.start();
+      });
+      afterAll(async () => {
+        await service?.stop();
+      });
+      body(() => service, backend);
+    });
+  }
 }
