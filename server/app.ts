@@ -136,9 +136,13 @@ export async function listen(app: App, store: Store, port: number, host?: string
     stop(graceMs = 10_000) {
       stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Keep-alive connections whose request finishes after this point would
+        // otherwise stay open until the client hangs up: close them as they go idle.
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
+        clearInterval(sweep);
         clearTimeout(timer);
         await app.close();
         await store.close();
