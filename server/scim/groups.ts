@@ -11,7 +11,8 @@ import { checkDocument, type Document, isObject, readResource, sameJson } from '
 import { findAttribute, GROUP_SCHEMA, GROUP_TYPE } from './schemas.ts';
 import { matchesValue } from './value-filter.ts';
 
-const GROUP_FILTER: FilterTable = {
+/** Exported for the filter tests' query plans. */
+export const GROUP_FILTER: FilterTable = {
   table: 'groups',
   columns: {
     id: { column: 'groups.id', kind: 'string', caseExact: true, nullable: false },

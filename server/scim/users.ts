@@ -9,7 +9,8 @@ import { checkPrecondition, type Db, type Repository, type RepositoryParts, type
 import { checkDocument, type Document, isObject, readResource, sameJson } from './resource.ts';
 import { USER_TYPE } from './schemas.ts';
 
-const USER_FILTER: FilterTable = {
+/** Exported for the filter tests' query plans. */
+export const USER_FILTER: FilterTable = {
   table: 'users',
   columns: {
     id: { column: 'users.id', kind: 'string', caseExact: true, nullable: false },

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import type { Store } from '../../server/store/index.ts';
+import { openStore, type Store } from '../../server/store/index.ts';
 import { authorizeSeeded, type SeededTenant, type Service, seedTenant, type Tokens } from './authorize.ts';
 import { postgresUrl } from './backends.ts';
 import { freshPostgresUrl } from './postgres.ts';
-import { startService, type TestService } from './service.ts';
+import { startService, type TestService, tempDataDir } from './service.ts';
 
 /*
  * A SCIM client as Entra's provisioning service is one: a bearer token from
@@ -136,6 +136,38 @@ export function eachBackend(title: string, body: (service: () => TestService, ba
         await service?.stop();
       });
       body(() => service, backend);
+    });
+  }
+}
+
+/** The directory store alone (no server), once per backend: for the SCIM core's unit tests. */
+export function eachStore(title: string, body: (store: () => Store, backend: string) => void): void {
+  const backends = [
+    {
+      name: 'SQLite',
+      enabled: true,
+      open: async () => ({ store: await openStore({ dataDir: tempDataDir(), databaseUrl: undefined }), drop: async () => {} }),
+    },
+    {
+      name: 'PostgreSQL',
+      enabled: Boolean(postgresUrl),
+      open: async () => {
+        const database = await freshPostgresUrl();
+        return { store: await openStore({ dataDir: tempDataDir(), databaseUrl: database.url }), drop: () => database.drop() };
+      },
+    },
+  ];
+  for (const backend of backends) {
+    describe.skipIf(!backend.enabled)(`${title} (${backend.name})`, () => {
+      let opened: { store: Store; drop(): Promise<void> };
+      beforeAll(async () => {
+        opened = await backend.open();
+      });
+      afterAll(async () => {
+        await opened?.store.close();
+        await opened?.drop();
+      });
+      body(() => opened.store, backend.name);
     });
   }
 }
