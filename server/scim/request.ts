@@ -34,12 +34,31 @@ export async function readBody(ctx: Koa.Context, limit: number): Promise<unknown
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new InvalidSyntax('the request has no body; send a JSON object');
+  let body: unknown;
   try {
     // "__proto__" keys are dropped so that no parsed body can reach an object's prototype.
-    return JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value));
+    body = JSON.parse(text, (key, value) => (key === '__proto__' ? undefined : value));
   } catch (error) {
     throw new InvalidSyntax(`the body is not valid JSON: ${(error as Error).message}`);
   }
+  if (depthOf(body) > MAX_DEPTH) throw new InvalidSyntax(`the body is nested more than ${MAX_DEPTH} levels deep`);
+  return body;
+}
+
+/** SCIM resources are a few levels deep; a limit keeps the recursive checks that follow within the stack. */
+const MAX_DEPTH = 32;
+
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_DEPTH) return deepest;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 export interface ListParameters extends ListQuery {
@@ -51,7 +70,8 @@ type Parameters = Record<string, unknown>;
 /** A list request's parameters, from the query string (GET) or a SearchRequest body (POST .search). Unknown parameters are ignored. */
 export function readListParameters(type: ResourceTypeDefinition, parameters: Parameters): ListParameters {
   const filterText = text(parameters, 'filter');
-  const filter: Filter | undefined = filterText === undefined ? undefined : parseFilter(filterText);
+  // "filter=" with nothing after it is read as no filter, as clients that always send the parameter mean it.
+  const filter: Filter | undefined = filterText === undefined || filterText.trim() === '' ? undefined : parseFilter(filterText);
   const startIndex = Math.max(1, integer(parameters, 'startIndex') ?? 1);
   const count = Math.min(MAX_COUNT, Math.max(0, integer(parameters, 'count') ?? DEFAULT_COUNT));
   return { filter, startIndex, count, projection: readProjectionParameters(type, parameters) };
