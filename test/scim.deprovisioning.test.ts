@@ -1,0 +1,102 @@
+import { beforeAll, expect, it } from 'vitest';
+import { addManager } from '../server/directory/index.ts';
+import { authorize, type Browser, excerpt, goToDomain, type Response, signIn, startAuthorize } from './support/authorize.ts';
+import { eachBackend, entraUser, provisioningTenant, ScimClient, type ScimTenant } from './support/scim.ts';
+import type { TestService } from './support/service.ts';
+
+/*
+ * Deprovisioning as a person feels it: once Entra sets active to false, or
+ * deletes the user, that user's sign-in fails, and the tokens they allowed
+ * stop working. SCIM-provisioned users get a password (and the manager role)
+ * only from the operator's CLI, which is what makes sign-in possible first.
+ */
+
+eachBackend('deprovisioning', (service) => {
+  let tenant: ScimTenant;
+  const password = 'Correct horse battery staple 9';
+
+  beforeAll(async () => {
+    tenant = await provisioningTenant(service() as TestService);
+  });
+
+  /** Entra provisions the user, the operator makes them a manager with a password; returns their SCIM id. */
+  async function provisionedManager(userName: string): Promise<string> {
+    const created = await tenant.scim.post('/Users', entraUser(userName));
+    expect(created.status).toBe(201);
+    await addManager(service().store.db, tenant.seeded.domain, userName, password);
+    return created.body.id;
+  }
+
+  /** Go to domain and sign in; the page that follows (consent when sign-in worked). */
+  async function attemptSignIn(userName: string): Promise<{ page: Response; browser: Browser }> {
+    const started = await startAuthorize(service(), { clientId: tenant.seeded.client.clientId });
+    const login = await goToDomain(started.browser, started.page, tenant.seeded.domain);
+    expect(login.status, excerpt(login.text)).toBe(200);
+    return { page: await signIn(started.browser, login, userName, password), browser: started.browser };
+  }
+
+  const signedIn = (page: Response) => page.status === 200 && page.text.includes('id="consent-form"');
+
+  it('after PATCH active false (Entra\'s "False"), the user cannot sign in and their token stops; true lets them back', async () => {
+    const id = await provisionedManager('carol@deprovision.example');
+    expect(signedIn((await attemptSignIn('carol@deprovision.example')).page)).toBe(true);
+    const carolsTokens = await authorize(service(), {
+      domain: tenant.seeded.domain,
+      username: 'carol@deprovision.example',
+      password,
+      clientId: tenant.seeded.client.clientId,
+      clientSecret: tenant.seeded.client.clientSecret,
+    });
+    const carol = new ScimClient(service(), carolsTokens.access_token);
+    expect((await carol.get('/Users?count=1')).status).toBe(200);
+
+    const disabled = await tenant.scim.patch(`/Users/${id}`, {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'Replace', path: 'active', value: 'False' }],
+    });
+    expect(disabled.status).toBe(200);
+
+    const refused = await attemptSignIn('carol@deprovision.example');
+    expect(signedIn(refused.page)).toBe(false);
+    expect(refused.page.status).toBe(403);
+    expect(refused.page.text).toContain('id="login-form"');
+    const denied = await carol.get('/Users?count=1');
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('content-type')).toMatch(/^application\/scim\+json/);
+
+    await tenant.scim.patch(`/Users/${id}`, { Operations: [{ op: 'replace', path: 'active', value: true }] });
+    expect(signedIn((await attemptSignIn('carol@deprovision.example')).page)).toBe(true);
+  });
+
+  it('after DELETE, the user cannot sign in, their token stops, and their memberships are gone', async () => {
+    const id = await provisionedManager('dave@deprovision.example');
+    const group = await tenant.scim.post('/Groups', { displayName: 'Dave and friends', members: [{ value: id }] });
+    const davesTokens = await authorize(service(), {
+      domain: tenant.seeded.domain,
+      username: 'dave@deprovision.example',
+      password,
+      clientId: tenant.seeded.client.clientId,
+      clientSecret: tenant.seeded.client.clientSecret,
+    });
+    const dave = new ScimClient(service(), davesTokens.access_token);
+    expect((await dave.get('/Groups?excludedAttributes=members')).status).toBe(200);
+
+    expect((await tenant.scim.delete(`/Users/${id}`)).status).toBe(204);
+
+    const refused = await attemptSignIn('dave@deprovision.example');
+    expect(signedIn(refused.page)).toBe(false);
+    expect(refused.page.text).toContain('id="login-form"');
+    expect((await dave.get('/Groups')).status).toBe(401);
+    const after = await tenant.scim.get(`/Groups/${group.body.id}`);
+    expect(after.body).not.toHaveProperty('members');
+    expect(after.body.meta.version).toBe('W/"2"');
+  });
+
+  it('a PUT that leaves active out does not re-enable a disabled user', async () => {
+    const id = await provisionedManager('erin@deprovision.example');
+    await tenant.scim.patch(`/Users/${id}`, { Operations: [{ op: 'replace', path: 'active', value: false }] });
+    const put = await tenant.scim.put(`/Users/${id}`, { userName: 'erin@deprovision.example', displayName: 'Erin' });
+    expect(put.body.active).toBe(false);
+    expect(signedIn((await attemptSignIn('erin@deprovision.example')).page)).toBe(false);
+  });
+});
