@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // An Entra admin's Authorize, in a real Chromium against the real server
 // process, with the tenant registered by the real CLI. Entra's own page
 // (portal.azure.com) is the one thing not reached: this machine has no
@@ -115,7 +116,7 @@ async function seeAlert(page: Page, text: string): Promise<void> {
     await page.getByRole('alert').filter({ hasText: text }).waitFor({ timeout: 10_000 });
   } catch (error) {
     await keepScreenshot(page, `failed-${Date.now()}`);
-    throw new Error(`no alert saying "${text}"; the page says: ${await page.locator('main').innerText()}`, { cause: error });
+    throw new Error(`no alert saying "${text}"; the page says: ${await page.locator('main').textContent()}`, { cause: error });
   }
 }
 
@@ -146,7 +147,7 @@ describe('Authorize in Chromium, as an Entra admin does it', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
 
     await seeHeading(page, 'Allow access');
-    const consent = await page.locator('main').innerText();
+    const consent = await page.locator('main').textContent();
     expect(consent).toContain('Microsoft Entra ID');
     expect(consent).toContain('Contoso');
     expect(consent).toContain(DOMAIN);
@@ -260,7 +261,7 @@ describe('Authorize in Chromium, as an Entra admin does it', () => {
     expect(response?.status()).toBe(400);
     expect(leftSite).toBe(false);
     expect(landed()).toBeUndefined();
-    expect(await page.locator('main').innerText()).not.toMatch(/at \w+ \(|node_modules/);
+    expect(await page.locator('main').textContent()).not.toMatch(/at \w+ \(|node_modules/);
     await keepScreenshot(page, '11-unregistered-redirect-uri');
     await context.close();
   });
