@@ -129,6 +129,18 @@ eachStore('membership cost', (store, backend) => {
     expect(statements.filter((s) => /memberships/.test(s))).toEqual([]);
   });
 
+  it('a group read with its members is refused as tooMany past 100,000, naming the way out', async () => {
+    const grow = readPatch(GROUP_TYPE, { Operations: [{ op: 'add', path: 'members', value: [{ value: `u${BIG}` }] }] });
+    await groups.modify(tenantId, 'big', grow, undefined, false);
+    const refused = await groups.find(tenantId, 'big', true).then(
+      () => undefined,
+      (error: { status: number; scimType: string; message: string }) => error,
+    );
+    expect(refused).toMatchObject({ status: 400, scimType: 'tooMany' });
+    expect(refused?.message).toContain('excludedAttributes=members');
+    expect((await groups.find(tenantId, 'small', true))?.related).toHaveLength(10);
+  });
+
   it("a user's memberships are found through the index on user_id (user deletes, a user's groups)", async () => {
     const db = store().db;
     const explain = store().dialect === 'postgres' ? 'explain' : 'explain query plan';
