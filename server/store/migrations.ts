@@ -142,7 +142,29 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
     migrationTableName: 'schema_migrations',
     migrationLockTableName: 'schema_migrations_lock',
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
+  if (dialect === 'postgres') {
+    // Kysely takes an advisory lock on PostgreSQL, so instances starting together migrate one at a time.
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    return applied(results);
+  }
+  // On SQLite Kysely's lock is per process only: a server and a CLI (or two
+  // servers) on one fresh data folder would both create the tables. One
+  // IMMEDIATE transaction around the whole run takes SQLite's write lock first,
+  // so the second waits (busy_timeout) and then finds everything applied; and a
+  // failed migration leaves nothing half done.
+  await sql`begin immediate`.execute(db);
+  try {
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) throw error;
+    await sql`commit`.execute(db);
+    return applied(results);
+  } catch (error) {
+    await sql`rollback`.execute(db).catch(() => {});
+    throw error;
+  }
+}
+
+function applied(results: { status: string; migrationName: string }[] | undefined): string[] {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

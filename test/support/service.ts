@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { createApp, listen, type RunningServer } from '../../server/app.ts';
@@ -23,14 +24,24 @@ export function tempDataDir(prefix = 'slc-test-'): string {
  */
 export async function startService(env: Record<string, string | undefined> = {}): Promise<TestService> {
   const dataDir = env.DATA_DIR ?? tempDataDir();
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...env, DATA_DIR: dataDir, PORT: env.PORT ?? '0' });
+  // The issuer and every URL the provider builds come from PUBLIC_URL, so the
+  // port must be known before the app is composed, as in a real deployment.
+  const port = env.PORT && env.PORT !== '0' ? env.PORT : String(await freePort());
+  const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env, DATA_DIR: dataDir, PORT: port });
   const log = createLogger(config.logLevel);
   const store = await openStore(config);
   const app = await createApp({ config, log, store });
   const running = await listen(app, store, config.port, '127.0.0.1');
-  if (!env.PUBLIC_URL) {
-    // PUBLIC_URL defaults to the configured port; with port 0 the real one is known only now.
-    config.publicUrl = new URL(running.url);
-  }
   return { ...running, config, store, dataDir };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
 }
