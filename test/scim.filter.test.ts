@@ -191,6 +191,7 @@ eachStore('filters run as SQL', (store, backend) => {
     ['not (userName sw "a") and not (userName sw "b")', ['carol@other.example', 'd"q\\z@example.com']],
     ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq "1002"', ['Bob@Example.com']],
     ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "mgr-7"', ['alice@example.com']],
+    ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq "mgr-7"', ['alice@example.com']],
     [`${CUSTOM}:tag eq "701984"`, ['alice@example.com']],
     ['score gt 10', ['alice@example.com']],
     ['score le 7', ['Bob@Example.com']],
@@ -226,6 +227,7 @@ eachStore('filters run as SQL', (store, backend) => {
 
   const refused: [string, number, string][] = [
     ['name eq "Alice"', 400, 'invalidFilter'],
+    ['addresses.nothing[type eq "x"]', 400, 'invalidFilter'],
     ['meta.location eq "x"', 400, 'invalidFilter'],
     ['active co "t"', 400, 'invalidFilter'],
     ['active eq "perhaps"', 400, 'invalidFilter'],

@@ -81,10 +81,11 @@ export function filterToSql(type: ResourceTypeDefinition, table: FilterTable, di
           compareJson(dialect, json, element, sub ? [sub.name] : [], sub, op, value, path),
         );
       }
-      if (definition?.type === 'complex' && !ref.sub)
-        throw new InvalidFilter(
-          `${definition.name} is complex: filter on a sub-attribute, e.g. ${definition.name}.${definition.subAttributes?.[0]?.name}`,
-        );
+      if (definition?.type === 'complex' && !ref.sub) {
+        // A reference like the enterprise manager compares on its "value" (Microsoft's "manager eq <id>").
+        const inner = subOf(definition, undefined, path)!;
+        return compareJson(dialect, json, { root: document, path: [...jsonPath(ref), inner.name] }, [], inner, op, value, path);
+      }
       const leaf = ref.sub ? (ref.sub.definition ?? unknownLeaf(ref.sub.name)) : (definition ?? unknownLeaf(ref.name));
       return compareJson(dialect, json, { root: document, path: jsonPath(ref) }, [], leaf, op, value, path);
     },

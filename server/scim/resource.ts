@@ -232,7 +232,7 @@ function assign(document: Document, ref: AttributeReference, value: unknown): vo
 export function checkDocument(type: ResourceTypeDefinition, document: Document): void {
   for (const definition of type.schema.attributes) {
     const value = document[definition.name];
-    if (definition.required && definition.name !== 'members' && (value === undefined || value === '')) {
+    if (definition.required && (value === undefined || value === '')) {
       throw new InvalidValue(`${definition.name} is required`);
     }
   }
