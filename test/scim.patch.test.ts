@@ -95,7 +95,9 @@ describe('PATCH as Entra sends it', () => {
   });
 
   it('adds the enterprise manager given as a bare id, in the shape the schema has', () => {
-    const result = patch(alice, [{ op: 'Add', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager', value: 'mgr-1' }]);
+    const result = patch(alice, [
+      { op: 'Add', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager', value: 'mgr-1' },
+    ]);
     expect(result[ENTERPRISE_USER]).toEqual({ employeeNumber: '1001', department: 'R&D', manager: { value: 'mgr-1' } });
   });
 
@@ -184,7 +186,7 @@ describe('PATCH per RFC 7644 §3.5.2', () => {
     expect(patch(alice, [{ op: 'remove', path: 'nickName' }])).toEqual(alice);
   });
 
-  it('operations on members are handed to whoever keeps them (a group\'s memberships table)', () => {
+  it("operations on members are handed to whoever keeps them (a group's memberships table)", () => {
     const group = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'G' };
     const diverted: string[] = [];
     const operations = readPatch(GROUP_TYPE, {
@@ -230,7 +232,11 @@ describe('PATCH refusals, each with its scimType', () => {
 
   const applied: [string, unknown[], string][] = [
     ['a remove without path', [{ op: 'remove' }], 'noTarget'],
-    ['a replace whose value filter selects nothing and says nothing to add', [{ op: 'replace', path: 'emails[value co "nobody"].value', value: 'x' }], 'noTarget'],
+    [
+      'a replace whose value filter selects nothing and says nothing to add',
+      [{ op: 'replace', path: 'emails[value co "nobody"].value', value: 'x' }],
+      'noTarget',
+    ],
     ['a change of id', [{ op: 'replace', path: 'id', value: 'other' }], 'mutability'],
     ['a change of meta', [{ op: 'replace', path: 'meta.created', value: '2020-01-01T00:00:00Z' }], 'mutability'],
     ['a change of groups (kept on the group)', [{ op: 'add', path: 'groups', value: [{ value: 'g1' }] }], 'mutability'],
@@ -241,8 +247,34 @@ describe('PATCH refusals, each with its scimType', () => {
     ['a complex attribute given a number', [{ op: 'replace', path: 'name', value: 5 }], 'invalidValue'],
     ['a path-less add whose value is not an object', [{ op: 'add', value: 'x' }], 'invalidValue'],
     ['an empty userName', [{ op: 'replace', path: 'userName', value: '' }], 'invalidValue'],
-    ['two primary emails', [{ op: 'replace', path: 'emails', value: [{ value: 'a@x', primary: true }, { value: 'b@x', primary: true }] }], 'invalidValue'],
-    ['two work emails', [{ op: 'replace', path: 'emails', value: [{ type: 'work', value: 'a@x' }, { type: 'Work', value: 'b@x' }] }], 'invalidValue'],
+    [
+      'two primary emails',
+      [
+        {
+          op: 'replace',
+          path: 'emails',
+          value: [
+            { value: 'a@x', primary: true },
+            { value: 'b@x', primary: true },
+          ],
+        },
+      ],
+      'invalidValue',
+    ],
+    [
+      'two work emails',
+      [
+        {
+          op: 'replace',
+          path: 'emails',
+          value: [
+            { type: 'work', value: 'a@x' },
+            { type: 'Work', value: 'b@x' },
+          ],
+        },
+      ],
+      'invalidValue',
+    ],
   ];
   for (const [what, operations, scimType] of applied) {
     it(`${what}: 400 ${scimType}, and the document is left as it was`, () => {
