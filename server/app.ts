@@ -10,7 +10,7 @@ import { createScim, scimRefusal } from './scim/index.ts';
 import { openSessions, type Sessions } from './sessions/index.ts';
 import type { Store } from './store/index.ts';
 import { i18n } from './web/i18n.ts';
-import { createViews, errorPages, healthRoutes, installViews, ROOT, requestId, securityHeaders } from './web/index.ts';
+import { createMetrics, createViews, errorPages, healthRoutes, installViews, ROOT, requestId, securityHeaders } from './web/index.ts';
 
 declare module 'koa' {
   interface DefaultState {
@@ -47,8 +47,15 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
   const koa = new Koa({ proxy: config.trustProxy, keys: oauth.cookieKeys });
   installViews(koa, createViews());
 
+  const metrics = createMetrics({ token: config.metricsToken });
+  oauth.provider.on('grant.success', (ctx: Koa.Context) => metrics.grant(String(ctx.oidc?.params?.grant_type ?? ''), 'success'));
+  oauth.provider.on('grant.error', (ctx: Koa.Context, error: { error?: string }) =>
+    metrics.grant(String(ctx.oidc?.params?.grant_type ?? ''), error?.error ?? 'server_error'),
+  );
+
   koa.use(requestId());
   koa.use(accessLog(log));
+  koa.use(metrics.middleware);
   koa.use(securityHeaders({ https: config.publicUrl.protocol === 'https:' }));
   koa.use(i18n(authorizeCatalogues));
   koa.use(errorPages(log));

@@ -28,6 +28,8 @@ export interface Config {
   /** Optional key material given by the operator instead of generated into the store. */
   jwks: { keys: Record<string, unknown>[] } | undefined;
   cookieKeys: string[] | undefined;
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
 }
 
 export interface RedisAddress {
@@ -172,6 +174,15 @@ function redisConfig(env: NodeJS.ProcessEnv, redisUrl: URL | undefined): RedisCo
   return undefined;
 }
 
+function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.METRICS_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (token.length < 16 || !/^[\x21-\x7e]+$/.test(token)) {
+    throw new ConfigError('METRICS_TOKEN', 'must be at least 16 printable characters without spaces');
+  }
+  return token;
+}
+
 /** Reads and validates the configuration once; everything else receives the result. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65_535);
@@ -211,5 +222,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authorizationCodeTtl: integer(env, 'AUTHORIZATION_CODE_TTL_SECONDS', 60, 1, 600),
     jwks: json(env, 'JWKS', isJwks, 'a JSON Web Key Set with private keys: {"keys":[{"kty":…,"d":…}]}'),
     cookieKeys: json(env, 'COOKIE_KEYS', isCookieKeys, 'a JSON array of secrets of at least 32 characters'),
+    metricsToken: metricsToken(env),
   };
 }
