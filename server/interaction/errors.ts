@@ -18,7 +18,8 @@ function kindOf(code: string, error: Error): ErrorKind {
   if (error instanceof errors.SessionNotFound) return 'expired';
   if (code === 'invalid_client') return 'unknown_client';
   if (code === 'invalid_redirect_uri') return 'redirect_uri';
-  if (code === 'server_error' || code === 'temporarily_unavailable') return 'server';
+  if (code === 'temporarily_unavailable') return 'unavailable';
+  if (code === 'server_error') return 'server';
   return 'request';
 }
 

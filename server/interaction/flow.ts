@@ -6,8 +6,8 @@ import { errors } from 'oidc-provider';
 import { type Client, findClient } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import { INTERACTION_PATH } from '../oauth/index.ts';
-import type { Throttle } from '../sessions/index.ts';
-import type { Database } from '../store/index.ts';
+import { isUnavailable, type Throttle } from '../sessions/index.ts';
+import { type Database, UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
 import type { Params, Translate } from '../web/i18n.ts';
 import type { MessageKey } from './locales/en.ts';
 
@@ -69,7 +69,7 @@ export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow
   return { uid, interaction, client: publicClient, path: `${INTERACTION_PATH}/${uid}`, csrf: csrfToken(parts.cookieKeys, uid) };
 }
 
-export type ErrorKind = 'expired' | 'unknown_client' | 'redirect_uri' | 'request' | 'csrf' | 'server';
+export type ErrorKind = 'expired' | 'unknown_client' | 'redirect_uri' | 'request' | 'csrf' | 'server' | 'unavailable';
 
 /** The flow's error page, in the person's language; `detail` is shown for malformed requests only. */
 export function showError(ctx: Koa.Context, status: number, kind: ErrorKind, params: Params = {}): void {
@@ -80,6 +80,25 @@ export function showError(ctx: Koa.Context, status: number, kind: ErrorKind, par
     heading: t(`error.${kind}.title`),
     message: t(`error.${kind}.message`, params),
   });
+}
+
+/**
+ * Every page of the flow: a store that does not answer (Redis holding the
+ * interaction, the directory holding the tenant) is a page saying so, 503
+ * with Retry-After, not a generic error. The interaction is still there when
+ * the store returns, so the same page can simply be submitted again.
+ */
+export function whenUnavailable(parts: Pick<FlowParts, 'log'>): Koa.Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      if (!isUnavailable(error)) throw error;
+      parts.log.warn({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'sign-in page unavailable: a store does not answer');
+      ctx.set('Retry-After', String(UNAVAILABLE_RETRY_SECONDS));
+      showError(ctx, 503, 'unavailable');
+    }
+  };
 }
 
 /**

@@ -4,7 +4,7 @@ import { INTERACTION_PATH } from '../oauth/index.ts';
 import type { Catalogues } from '../web/i18n.ts';
 import { showConsent, submitConsent } from './consent.ts';
 import { showDomain, submitDomain } from './domain.ts';
-import type { FlowParts } from './flow.ts';
+import { type FlowParts, whenUnavailable } from './flow.ts';
 import { en, type MessageKey } from './locales/en.ts';
 import { nl } from './locales/nl.ts';
 import { showLogin, submitLogin } from './login.ts';
@@ -25,6 +25,7 @@ export const authorizeCatalogues: Catalogues<MessageKey> = { en, nl };
 export function interactionRoutes(parts: FlowParts): Router {
   const router = new Router({ prefix: `${INTERACTION_PATH}/:uid` });
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  router.use(whenUnavailable(parts));
 
   router.get('/', (ctx) => showDomain(ctx, parts));
   router.post('/domain', form, (ctx) => submitDomain(ctx, parts));

@@ -1,7 +1,23 @@
 import type { Kysely } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { findClient } from '../directory/index.ts';
-import type { Database } from '../store/index.ts';
+import { SessionsUnavailable } from '../sessions/index.ts';
+import { type Database, isStoreUnavailable } from '../store/index.ts';
+
+/**
+ * A directory read made on the provider's behalf. The provider answers an
+ * error it does not know with 500 server_error; a directory that does not
+ * answer must be 503 temporarily_unavailable, as a session store outage is,
+ * so that clients retry instead of giving up.
+ */
+export async function fromDirectory<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isStoreUnavailable(error)) throw new SessionsUnavailable(error);
+    throw error;
+  }
+}
 
 /**
  * The provider's 'Client' model, read from the directory on every lookup: a
@@ -19,7 +35,7 @@ export function directoryClients(db: Kysely<Database>): Adapter {
   };
   return {
     async find(id: string): Promise<AdapterPayload | undefined> {
-      const client = await findClient(db, id);
+      const client = await fromDirectory(() => findClient(db, id));
       if (!client) return undefined;
       return {
         client_id: client.id,

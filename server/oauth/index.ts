@@ -4,7 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Adapter } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/index.ts';
+import { type Store, UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
 import { type Auth, type BearerOptions, bearer, type Refusal } from './bearer.ts';
 import { loadKeyMaterial } from './keys.ts';
 import { createProvider, type RenderError, SCIM_SCOPE, SESSION_COOKIE } from './provider.ts';
@@ -54,7 +54,7 @@ export async function createOAuth({ config, log, store, Adapter, renderError }: 
   const provider = createProvider({ config, log, db: store.db, keys, Adapter, resource, renderError });
   const providerRoutes = mount(provider);
 
-  const routes: Koa.Middleware = async (ctx, next) => {
+  const dispatch: Koa.Middleware = async (ctx, next) => {
     if (ctx.path === '/oauth/authorize') freshSignIn(ctx);
     if (ctx.path === '/.well-known/oauth-authorization-server' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
       // RFC 8414 metadata is the OpenID discovery document; serve the same one.
@@ -66,6 +66,12 @@ export async function createOAuth({ config, log, store, Adapter, renderError }: 
       }
     }
     return providerRoutes(ctx, next);
+  };
+  const routes: Koa.Middleware = async (ctx, next) => {
+    await dispatch(ctx, next);
+    // The provider renders a store outage as 503 temporarily_unavailable but
+    // says nothing of when to come back; Entra and other clients honour Retry-After.
+    if (ctx.status === 503 && !ctx.response.get('Retry-After')) ctx.set('Retry-After', String(UNAVAILABLE_RETRY_SECONDS));
   };
 
   return {

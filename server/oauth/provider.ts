@@ -5,7 +5,7 @@ import { secretMatches } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
 import { standingOf } from './accounts.ts';
-import { directoryClients } from './clients.ts';
+import { directoryClients, fromDirectory } from './clients.ts';
 import type { KeyMaterial } from './keys.ts';
 import { rotateAndSlideGrant, withRotationGrace } from './refresh.ts';
 
@@ -118,7 +118,7 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       // a manager who is disabled or demoted, or whose tenant is disabled,
       // gets no new token.
       if (!token) return account;
-      const standing = await standingOf(db, accountId);
+      const standing = await fromDirectory(() => standingOf(db, accountId));
       if (standing.kind !== 'manager') {
         log.info({ requestId: ctx.state?.requestId, standing: standing.kind }, 'token refused: account not in good standing');
         return undefined;

@@ -126,6 +126,19 @@ export class NotImplemented extends ScimError {
   }
 }
 
+/**
+ * The directory or the token store does not answer. 503 with Retry-After, so
+ * Entra retries later; never 401, which would make it quarantine the job as
+ * if its credentials were wrong.
+ */
+export class ServiceUnavailable extends ScimError {
+  constructor(retryAfterSeconds: number) {
+    super(503, undefined, 'the service is temporarily unavailable; retry after the number of seconds in Retry-After', {
+      'Retry-After': String(retryAfterSeconds),
+    });
+  }
+}
+
 /** No valid bearer token; the challenge from the token middleware travels in WWW-Authenticate. */
 export class Unauthorized extends ScimError {
   constructor(status: 401 | 403, detail: string, challenge: string) {

@@ -1,6 +1,8 @@
 import type Koa from 'koa';
 import type { Logger } from '../log.ts';
-import { ScimError } from './errors.ts';
+import { isUnavailable } from '../sessions/index.ts';
+import { UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
+import { ScimError, ServiceUnavailable } from './errors.ts';
 import { etag, type Stored } from './repository.ts';
 import { schemasOf } from './resource.ts';
 import { ERROR, LIST_RESPONSE, type ResourceTypeDefinition } from './schemas.ts';
@@ -35,6 +37,16 @@ export function send(ctx: Koa.Context, status: number, body?: unknown): void {
  * answered 500 without internals.
  */
 export function sendError(ctx: Koa.Context, error: unknown, log: Logger): void {
+  if (isUnavailable(error)) {
+    log.warn(
+      { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
+      'scim request failed: a store is unavailable',
+    );
+    const unavailable = new ServiceUnavailable(UNAVAILABLE_RETRY_SECONDS);
+    for (const [name, value] of Object.entries(unavailable.headers)) ctx.set(name, value);
+    send(ctx, 503, errorBody(503, unavailable.message));
+    return;
+  }
   if (error instanceof ScimError) {
     for (const [name, value] of Object.entries(error.headers)) {
       // Keep a challenge the token middleware already wrote (it knows the realm and error code).

@@ -1,7 +1,8 @@
 import type { Adapter } from 'oidc-provider';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/index.ts';
+import { isStoreUnavailable, type Store } from '../store/index.ts';
+import { SessionsUnavailable } from './artifacts.ts';
 import { embeddedAdapter, embeddedThrottle, sweepExpired } from './embedded.ts';
 import { closeRedis, connectRedis, pingRedis, redisAdapter, redisThrottle } from './redis.ts';
 
@@ -43,6 +44,15 @@ export interface Throttle {
   failure(key: string, policy: ThrottlePolicy): Promise<ThrottleState>;
   state(key: string): Promise<ThrottleState>;
   reset(key: string): Promise<void>;
+}
+
+/**
+ * True when a request failed because a store did not answer: the session
+ * store (SessionsUnavailable) or the directory (see isStoreUnavailable).
+ * Every part answers such a failure 503 with Retry-After, never 401 or 500.
+ */
+export function isUnavailable(error: unknown): boolean {
+  return error instanceof SessionsUnavailable || isStoreUnavailable(error);
 }
 
 /** Knobs for tests; production uses the defaults. */

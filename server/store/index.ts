@@ -59,9 +59,15 @@ function openSqlite(dataDir: string): Store {
 }
 
 function openPostgres(databaseUrl: string): Store {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
+  // keepAlive: a connection whose server vanished without a word (a network
+  // partition, a failed-over host) is noticed instead of waited on forever.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor may a client that is checked out: pg emits 'error' on it as well as
+  // rejecting its query, and the pool listens only while the client is idle.
+  // The query's caller gets the error; the pool drops the broken client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const url = new URL(databaseUrl);
   url.password = '';
@@ -81,6 +87,55 @@ function openPostgres(databaseUrl: string): Store {
 /** JSON columns: text in SQLite, already parsed by pg from jsonb. */
 export function readJson<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/** Seconds a client is asked to wait (Retry-After) when a store does not answer. */
+export const UNAVAILABLE_RETRY_SECONDS = 5;
+
+// Failures that say the database is away or not accepting work right now,
+// not that the request was wrong: the same request can succeed later.
+const UNAVAILABLE_CODES = new Set([
+  // Node's socket errors, as pg passes them on.
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  // PostgreSQL class 08 (connection exception) and the shutdown and start-up states of class 57.
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P01', // admin_shutdown: the server is stopping
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up or recovering
+  '53300', // too_many_connections
+  // SQLite: the file stayed locked past busy_timeout.
+  'SQLITE_BUSY',
+]);
+
+// pg and pg-pool report a lost or never-made connection by message only.
+const UNAVAILABLE_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+/**
+ * True when `error` means the directory store did not answer (refused,
+ * dropped or timed-out connections, a server shutting down or starting up),
+ * so the request should be answered 503 with Retry-After rather than 500, and
+ * never as a verdict on the request (a token is not invalid because the store
+ * that would confirm it is down). Looks through `cause` and AggregateError.
+ */
+export function isStoreUnavailable(error: unknown, depth = 0): boolean {
+  if (!error || typeof error !== 'object' || depth > 5) return false;
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (typeof e.message === 'string' && UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isStoreUnavailable(inner, depth + 1))) return true;
+  return isStoreUnavailable(e.cause, depth + 1);
 }
 
 /** True when `error` is a unique-constraint violation in either engine. */

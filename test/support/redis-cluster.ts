@@ -180,13 +180,21 @@ export async function startRedisSentinel(): Promise<RedisTopology & { masterPort
   }
 }
 
-/** One plain redis-server that a test may stop and start again on the same port (an outage). */
-export async function startRedisServer(): Promise<RedisTopology & { url: string; pause(): Promise<void>; resume(): Promise<void> }> {
+/**
+ * One plain redis-server that a test may stop and start again on the same port
+ * (an outage). `durable` keeps an append-only file in its folder, as production
+ * Redis does, so what was written before the outage is there after it.
+ */
+export async function startRedisServer(
+  options: { durable?: boolean } = {},
+): Promise<RedisTopology & { url: string; pause(): Promise<void>; resume(): Promise<void> }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'slc-redis-'));
   const port = await freePort();
   const started: Started[] = [];
+  // Later arguments win over EPHEMERAL's.
+  const durability = options.durable ? ['--appendonly', 'yes', '--appendfsync', 'always'] : [];
   const boot = async () => {
-    started.push(startServer(dir, ['--port', String(port), ...EPHEMERAL, '--dir', dir], port));
+    started.push(startServer(dir, ['--port', String(port), ...EPHEMERAL, ...durability, '--dir', dir], port));
     await until(`redis-server on ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
   };
   await boot().catch(async (error) => {

@@ -62,6 +62,8 @@ export const en = {
   'error.csrf.message': 'This form could not be verified. Go back, reload the page and submit it again.',
   'error.server.title': 'Something went wrong',
   'error.server.message': 'We could not finish this request. Please try again in a moment.',
+  'error.unavailable.title': 'Sign-in is temporarily unavailable',
+  'error.unavailable.message': 'SecureLogin cannot reach one of its services right now. Nothing was lost: wait a minute, then try again.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -65,4 +65,7 @@ export const nl: Record<MessageKey, string> = {
   'error.csrf.message': 'Dit formulier kon niet worden gecontroleerd. Ga terug, laad de pagina opnieuw en verstuur het nogmaals.',
   'error.server.title': 'Er ging iets mis',
   'error.server.message': 'We konden dit verzoek niet afronden. Probeer het zo nog eens.',
+  'error.unavailable.title': 'Aanmelden is tijdelijk niet beschikbaar',
+  'error.unavailable.message':
+    'SecureLogin kan een van zijn diensten nu niet bereiken. Er is niets verloren gegaan: wacht een minuut en probeer het dan opnieuw.',
 };
