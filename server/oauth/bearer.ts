@@ -68,6 +68,9 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
     if (!match) return invalid('malformed');
 
+    // A store that does not answer throws from these lookups rather than
+    // finding nothing, and the caller answers 503: an outage must never read
+    // as an invalid token (Entra quarantines a job that gets 401s).
     const token = await provider.AccessToken.find(match[1]);
     if (!token || token.isExpired) return invalid('unknown or expired');
     const audience = options.audience();
