@@ -9,38 +9,12 @@ import { createLogger } from '../server/log.ts';
 import { accountThrottleKey, addressThrottleKey, openSessions } from '../server/sessions/index.ts';
 import { openStore, type Store } from '../server/store/index.ts';
 import { redisUrl } from './support/backends.ts';
+import { type Outcome, securelogin } from './support/cli.ts';
 import { tempDataDir } from './support/service.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const PUBLIC_URL = 'https://connect.example.test';
 const PASSWORD = 'correct horse battery staple';
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The real command, as an operator runs it: a separate process on its own data folder and environment. */
-function securelogin(dataDir: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/securelogin.js', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PUBLIC_URL, ...options.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
-}
 
 /** A refusal: the given exit status, nothing on stdout, exactly one line on stderr. */
 function expectRefusal(outcome: Outcome, code: number, line: RegExp | string) {

@@ -11,6 +11,7 @@ import { createProvider, type RenderError, SCIM_SCOPE, SESSION_COOKIE } from './
 
 export { accountIdFor, parseAccountId, type Standing, standingOf } from './accounts.ts';
 export type { Auth, Refusal } from './bearer.ts';
+export { describeKeyMaterial, type KeySummary, rotateKeyMaterial } from './keys.ts';
 export { INTERACTION_PATH, type RenderError, SCIM_SCOPE } from './provider.ts';
 
 declare module 'koa' {

@@ -54,3 +54,52 @@ function newSigningKey(): Record<string, unknown> {
 function newCookieKey(): string {
   return randomBytes(32).toString('base64url');
 }
+
+/** How many keys of each kind a rotation keeps: the new one signs, the older ones still verify. */
+const KEPT_KEYS = 3;
+
+export interface KeySummary {
+  /** Key ids of the signing keys, the one in use first. */
+  signingKeys: string[];
+  cookieKeys: number;
+  /** Where the keys come from: the store, or configuration (JWKS / COOKIE_KEYS), which the store cannot rotate. */
+  source: { jwks: 'store' | 'configuration'; cookieKeys: 'store' | 'configuration' };
+}
+
+export async function describeKeyMaterial(store: Store, config: Pick<Config, 'jwks' | 'cookieKeys'>): Promise<KeySummary> {
+  const { jwks, cookieKeys } = await loadKeyMaterial(store, config);
+  return {
+    signingKeys: jwks.keys.map((k) => String(k.kid ?? '')),
+    cookieKeys: cookieKeys.length,
+    source: { jwks: config.jwks ? 'configuration' : 'store', cookieKeys: config.cookieKeys ? 'configuration' : 'store' },
+  };
+}
+
+/**
+ * Puts a new signing key and a new cookie key in front of the stored ones and
+ * keeps the previous two of each for verification. Instances read keys at
+ * start, so each one signs with the new keys once restarted. Keys given by
+ * configuration are the operator's to rotate there; they are left alone.
+ */
+export async function rotateKeyMaterial(store: Store, config: Pick<Config, 'jwks' | 'cookieKeys'>): Promise<KeySummary> {
+  await loadKeyMaterial(store, { jwks: undefined, cookieKeys: undefined });
+  await store.db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom('settings')
+      .select(['key', 'value'])
+      .where('key', 'in', [JWKS_SETTING, COOKIE_KEYS_SETTING])
+      .execute();
+    const stored = Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    if (!config.jwks) {
+      const jwks = JSON.parse(stored[JWKS_SETTING]) as KeyMaterial['jwks'];
+      const value = JSON.stringify({ keys: [newSigningKey(), ...jwks.keys].slice(0, KEPT_KEYS) });
+      await trx.updateTable('settings').set({ value }).where('key', '=', JWKS_SETTING).execute();
+    }
+    if (!config.cookieKeys) {
+      const cookieKeys = JSON.parse(stored[COOKIE_KEYS_SETTING]) as string[];
+      const value = JSON.stringify([newCookieKey(), ...cookieKeys].slice(0, KEPT_KEYS));
+      await trx.updateTable('settings').set({ value }).where('key', '=', COOKIE_KEYS_SETTING).execute();
+    }
+  });
+  return describeKeyMaterial(store, config);
+}

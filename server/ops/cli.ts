@@ -4,13 +4,14 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { DirectoryError } from '../directory/index.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { clientCommands } from './client.ts';
-import { Cancelled, type Command, type Group, type Option, type Terminal, UsageError } from './command.ts';
+import { Cancelled, type Command, type Group, type Option, Refused, type Terminal, UsageError } from './command.ts';
 import { domainCommands } from './domain.ts';
+import { keyCommands } from './keys.ts';
 import { managerCommands } from './manager.ts';
 import { migrateCommand } from './migrate.ts';
 import { tenantCommands } from './tenant.ts';
 
-const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands];
+const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, keyCommands];
 const STANDALONE: Command[] = [migrateCommand];
 
 const EXIT_OK = 0;
@@ -58,7 +59,7 @@ export async function main(argv: string[], terminal: Terminal = processTerminal(
   } catch (error) {
     if (error instanceof UsageError) return fail(error.message, EXIT_USAGE);
     if (error instanceof ConfigError) return fail(`configuration error: ${error.message}`, EXIT_USAGE);
-    if (error instanceof DirectoryError) return fail(error.message, EXIT_REFUSED);
+    if (error instanceof DirectoryError || error instanceof Refused) return fail(error.message, EXIT_REFUSED);
     if (error instanceof Cancelled) return fail('cancelled', EXIT_CANCELLED);
     if (env.LOG_LEVEL === 'debug' || env.LOG_LEVEL === 'trace') terminal.stderr.write(`${(error as Error)?.stack}\n`);
     return fail(`unexpected error: ${describe(error)} (set LOG_LEVEL=debug for details)`, EXIT_REFUSED);
@@ -207,7 +208,7 @@ function groupHelp(group: Group): string {
 function topHelp(): string {
   const rows = [...GROUPS.flatMap((g) => commandRows(g.name, g.commands)), ...commandRows('', STANDALONE)];
   return [
-    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients).',
+    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients, keys).',
     '',
     'Usage: npx securelogin <command> [arguments] [options]',
     '',

@@ -66,6 +66,14 @@ export class UsageError extends Error {
   }
 }
 
+/** The command cannot do this here: exit 1 with this one line. */
+export class Refused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Refused';
+  }
+}
+
 /** The operator stopped a prompt (Ctrl-C, Ctrl-D). */
 export class Cancelled extends Error {
   constructor() {
