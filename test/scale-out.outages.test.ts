@@ -252,17 +252,6 @@ describe.skipIf(missing !== undefined)(`a server whose engines go away and come 
       expectPageUnavailable(await quickly(() => goToDomain(inProgress.browser, inProgress.page, seeded.domain)));
     });
 
-    it('PROBE authorize', async () => {
-      const query = new URLSearchParams({
-        client_id: seeded.client.clientId,
-        redirect_uri: 'https://portal.azure.com/TokenAuthorize',
-        response_type: 'code',
-        state: 's1',
-      });
-      const r = await fetch(`${server.url}/oauth/authorize?${query}`, { redirect: 'manual', headers: { accept: 'text/html' } });
-      console.log('AUTHORIZE', r.status, r.headers.get('location'), r.headers.get('retry-after'), (await r.text()).slice(0, 300));
-    });
-
     it('a new Authorize shows a page saying sign-in is temporarily unavailable (the client cannot be checked to go back to it)', async () => {
       const answer = await quickly(() => newAuthorize(server, seeded));
       expect(answer.status).toBe(503);
