@@ -1,5 +1,5 @@
 import { beforeAll, expect, it } from 'vitest';
-import { addManager } from '../server/directory/index.ts';
+import { addManager, disableAccount, enableAccount } from '../server/directory/index.ts';
 import { authorize, type Browser, excerpt, goToDomain, type Response, signIn, startAuthorize } from './support/authorize.ts';
 import { eachBackend, entraUser, provisioningTenant, ScimClient, type ScimTenant } from './support/scim.ts';
 import type { TestService } from './support/service.ts';
@@ -98,5 +98,34 @@ eachBackend('deprovisioning', (service) => {
     const put = await tenant.scim.put(`/Users/${id}`, { userName: 'erin@deprovision.example', displayName: 'Erin' });
     expect(put.body.active).toBe(false);
     expect(signedIn((await attemptSignIn('erin@deprovision.example')).page)).toBe(false);
+  });
+  it('a manager the operator disabled stays disabled when Entra sets active back to true, until the operator enables them', async () => {
+    const id = await provisionedManager('frank@deprovision.example');
+    const franksTokens = await authorize(service(), {
+      domain: tenant.seeded.domain,
+      username: 'frank@deprovision.example',
+      password,
+      clientId: tenant.seeded.client.clientId,
+      clientSecret: tenant.seeded.client.clientSecret,
+    });
+    const frank = new ScimClient(service(), franksTokens.access_token);
+    expect((await frank.get('/Users?count=1')).status).toBe(200);
+
+    await disableAccount(service().store.db, tenant.seeded.domain, 'frank@deprovision.example');
+    expect((await frank.get('/Users?count=1')).status).toBe(401);
+
+    // Entra's next cycle sees the user active in its own directory and says so.
+    const reactivated = await tenant.scim.patch(`/Users/${id}`, { Operations: [{ op: 'Replace', path: 'active', value: 'True' }] });
+    expect(reactivated.status).toBe(200);
+    expect(reactivated.body.active).toBe(true);
+
+    expect((await frank.get('/Users?count=1')).status).toBe(401);
+    const refused = await attemptSignIn('frank@deprovision.example');
+    expect(signedIn(refused.page)).toBe(false);
+    expect(refused.page.status).toBe(403);
+
+    await enableAccount(service().store.db, tenant.seeded.domain, 'frank@deprovision.example');
+    expect((await frank.get('/Users?count=1')).status).toBe(200);
+    expect(signedIn((await attemptSignIn('frank@deprovision.example')).page)).toBe(true);
   });
 });

@@ -13,7 +13,10 @@ export interface Account {
   tenantId: string;
   userName: string;
   role: 'member' | 'manager';
+  /** May sign in and allow access: active in the directory (SCIM's `active`) and not disabled by the operator. */
   active: boolean;
+  /** `securelogin manager disable`: stays in force whatever SCIM sets `active` to. */
+  disabledByOperator: boolean;
   hasPassword: boolean;
 }
 
@@ -23,6 +26,7 @@ type UserRow = {
   user_name: string;
   role: 'member' | 'manager';
   active: number;
+  sign_in_disabled: number;
   password_hash: string | null;
 };
 
@@ -32,7 +36,8 @@ export function toAccount(row: UserRow): Account {
     tenantId: row.tenant_id,
     userName: row.user_name,
     role: row.role,
-    active: row.active === 1,
+    active: row.active === 1 && row.sign_in_disabled === 0,
+    disabledByOperator: row.sign_in_disabled === 1,
     hasPassword: row.password_hash !== null,
   };
 }
@@ -49,7 +54,7 @@ function checkUserName(userName: string): string {
 export async function findUserForSignIn(db: Db, tenantId: string, userName: string) {
   return db
     .selectFrom('users')
-    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'password_hash'])
+    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'sign_in_disabled', 'password_hash'])
     .where('tenant_id', '=', tenantId)
     .where((eb) => eb(eb.fn('lower', ['user_name']), '=', userName.trim().toLowerCase()))
     .executeTakeFirst();
@@ -58,7 +63,7 @@ export async function findUserForSignIn(db: Db, tenantId: string, userName: stri
 export async function findAccountById(db: Db, tenantId: string, id: string): Promise<Account | undefined> {
   const row = await db
     .selectFrom('users')
-    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'password_hash'])
+    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'sign_in_disabled', 'password_hash'])
     .where('tenant_id', '=', tenantId)
     .where('id', '=', id)
     .executeTakeFirst();
@@ -108,7 +113,15 @@ export async function addManager(
       updated_at: stamp,
     })
     .execute();
-  const account = toAccount({ id, tenant_id: tenant.id, user_name: userName, role: 'manager', active: 1, password_hash: passwordHash });
+  const account = toAccount({
+    id,
+    tenant_id: tenant.id,
+    user_name: userName,
+    role: 'manager',
+    active: 1,
+    sign_in_disabled: 0,
+    password_hash: passwordHash,
+  });
   return { tenant, account, created: true };
 }
 
@@ -131,15 +144,15 @@ export async function setPassword(db: Db, domain: string, userName: string, pass
   return toAccount({ ...row, password_hash: passwordHash });
 }
 
-/** Disables the account: it can no longer sign in, and tokens it allowed stop working. */
+/**
+ * Disables the account: it can no longer sign in, and tokens it allowed stop
+ * working. This is the operator's block, kept apart from SCIM's `active`, which
+ * Entra owns and would set back to true on its next cycle.
+ */
 export async function disableAccount(db: Db, domain: string, userName: string): Promise<Account> {
   const { row } = await getAccount(db, domain, userName);
-  await db
-    .updateTable('users')
-    .set((eb) => ({ active: 0, updated_at: now(), version: eb('version', '+', 1) }))
-    .where('id', '=', row.id)
-    .execute();
-  return toAccount({ ...row, active: 0 });
+  await db.updateTable('users').set({ sign_in_disabled: 1, updated_at: now() }).where('id', '=', row.id).execute();
+  return toAccount({ ...row, sign_in_disabled: 1 });
 }
 
 export async function findAccount(db: Db, domain: string, userName: string): Promise<{ tenant: Tenant; account: Account }> {
@@ -154,22 +167,18 @@ export async function findManager(db: Db, domain: string, userName: string): Pro
   return found;
 }
 
-/** Re-enables a disabled account: it may sign in again (tokens revoked meanwhile stay revoked). */
+/** Lifts the operator's block: the account may sign in again unless the directory has it inactive (tokens revoked meanwhile stay revoked). */
 export async function enableAccount(db: Db, domain: string, userName: string): Promise<Account> {
   const { row } = await getAccount(db, domain, userName);
-  await db
-    .updateTable('users')
-    .set((eb) => ({ active: 1, updated_at: now(), version: eb('version', '+', 1) }))
-    .where('id', '=', row.id)
-    .execute();
-  return toAccount({ ...row, active: 1 });
+  await db.updateTable('users').set({ sign_in_disabled: 0, updated_at: now() }).where('id', '=', row.id).execute();
+  return toAccount({ ...row, sign_in_disabled: 0 });
 }
 
 /** The tenant's managers, active or not, ordered by userName. */
 export async function listManagers(db: Db, tenantId: string): Promise<Account[]> {
   const rows = await db
     .selectFrom('users')
-    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'password_hash'])
+    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'sign_in_disabled', 'password_hash'])
     .where('tenant_id', '=', tenantId)
     .where('role', '=', 'manager')
     .orderBy((eb) => eb.fn('lower', ['user_name']))

@@ -88,7 +88,7 @@ export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<v
     if (addressNow.locked) return locked(ctx, refuse, 'login.error.address_locked', addressNow.retryAfterSeconds);
     return refuse(400, 'login.error.invalid');
   }
-  if (row.active !== 1) {
+  if (row.active !== 1 || row.sign_in_disabled === 1) {
     log.info({ requestId: ctx.state.requestId, tenantId: tenant.id, userId: row.id }, 'sign-in refused: user disabled');
     return refuse(403, 'login.error.disabled_user');
   }

@@ -109,6 +109,7 @@ async function standingFor(db: Kysely<Database>, tenantId: string, userId: strin
       'users.user_name',
       'users.role',
       'users.active',
+      'users.sign_in_disabled',
       eb('users.password_hash', 'is not', null).as('has_password'),
       'tenants.name as tenant_name',
       'tenants.disabled as tenant_disabled',
@@ -126,7 +127,8 @@ async function standingFor(db: Kysely<Database>, tenantId: string, userId: strin
   if (!row) return { refused: 'client, user or tenant removed' };
   if (row.tenant_disabled) return { refused: 'tenant disabled' };
   if (row.client_tenant_id !== null && row.client_tenant_id !== tenantId) return { refused: 'client bound to another tenant' };
-  if (!row.active) return { refused: 'manager disabled' };
+  if (!row.active) return { refused: 'manager inactive in the directory' };
+  if (row.sign_in_disabled) return { refused: 'manager disabled by the operator' };
   if (row.role !== 'manager') return { refused: 'no longer a manager' };
   return {
     tenant: {
@@ -137,7 +139,15 @@ async function standingFor(db: Kysely<Database>, tenantId: string, userId: strin
       createdAt: row.tenant_created_at,
     },
     client: { id: clientId, name: row.client_name },
-    manager: { id: row.user_id, tenantId, userName: row.user_name, role: 'manager', active: true, hasPassword: Boolean(row.has_password) },
+    manager: {
+      id: row.user_id,
+      tenantId,
+      userName: row.user_name,
+      role: 'manager',
+      active: true,
+      disabledByOperator: false,
+      hasPassword: Boolean(row.has_password),
+    },
   };
 }
 

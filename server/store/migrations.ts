@@ -131,6 +131,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('groups_tenant_created').on('groups').columns(['tenant_id', 'created_at', 'id']).execute();
       },
     },
+    '0004_sign_in_disabled': {
+      async up(db: Kysely<any>) {
+        // The operator's block, apart from SCIM's `active`: Entra owns
+        // `active` and sets it back to true on its next cycle, so a manager
+        // the operator disabled must stay disabled whatever Entra says.
+        await db.schema
+          .alterTable('users')
+          .addColumn('sign_in_disabled', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

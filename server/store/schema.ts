@@ -36,6 +36,8 @@ export interface UserTable {
   active: Flag;
   role: 'member' | 'manager';
   password_hash: string | null;
+  /** Set by `securelogin manager disable`; unlike `active`, SCIM never changes it. */
+  sign_in_disabled: Flag;
   /** The SCIM resource as Entra sent it, minus id and meta. */
   attributes: Json;
   version: Generated<number>;
