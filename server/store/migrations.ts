@@ -164,7 +164,7 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
   // IMMEDIATE transaction around the whole run takes SQLite's write lock first,
   // so the second waits (busy_timeout) and then finds everything applied; and a
   // failed migration leaves nothing half done.
-  await sql`begin immediate`.execute(db);
+  await beginImmediate(db);
   try {
     const { error, results } = await migrator.migrateToLatest();
     if (error) throw error;
@@ -178,4 +178,31 @@ export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promis
 
 function applied(results: { status: string; migrationName: string }[] | undefined): string[] {
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * BEGIN IMMEDIATE, waiting for another writer without blocking the thread.
+ * SQLite's busy_timeout waits synchronously: with two stores in one process
+ * (tests start two instances in one) the second would stall the very thread
+ * the first needs to finish and release the lock, and fail after the
+ * timeout. So the wait is a retry loop instead, for as long as 30 seconds.
+ */
+async function beginImmediate(db: Kysely<any>): Promise<void> {
+  const { rows } = await sql<{ timeout: number }>`pragma busy_timeout`.execute(db);
+  const previous = Number(rows[0]?.timeout ?? 0);
+  await sql.raw('pragma busy_timeout = 0').execute(db);
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        await sql`begin immediate`.execute(db);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  } finally {
+    await sql.raw(`pragma busy_timeout = ${previous}`).execute(db);
+  }
 }
