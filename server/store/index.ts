@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { migrateToLatest } from './migrations.ts';
@@ -44,7 +44,7 @@ function openSqlite(dataDir: string): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
   return {
     db,
     dialect: 'sqlite',
@@ -54,6 +54,33 @@ function openSqlite(dataDir: string): Store {
     },
     async close() {
       await db.destroy();
+    },
+  };
+}
+
+/** Distinct SQL texts kept compiled; IN lists and multi-row inserts of every length each make their own. */
+const KEPT_STATEMENTS = 500;
+
+/**
+ * Kysely asks better-sqlite3 to prepare every query it runs, and preparing
+ * compiles (parses and plans) the SQL each time: a fifth of the server's
+ * time under load went there (bench/, BENCHMARKS.md). This keeps the most
+ * recently used statements by their SQL text and hands the same one back.
+ * A statement is only ever run to completion before the next query starts
+ * (Kysely serialises the one SQLite connection), so sharing it is safe.
+ */
+function keepingStatements(database: SQLite.Database): SqliteDatabase {
+  const kept = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text) {
+      let statement = kept.get(text);
+      if (statement) kept.delete(text);
+      else statement = database.prepare(text);
+      // Re-inserted last: the Map's first key is the least recently used.
+      kept.set(text, statement);
+      if (kept.size > KEPT_STATEMENTS) kept.delete(kept.keys().next().value as string);
+      return statement;
     },
   };
 }
