@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import argon2 from 'argon2';
 import { WeakPassword } from './errors.ts';
 
@@ -20,8 +22,53 @@ export function checkPasswordStrength(password: string, username?: string): void
   if (username && password.toLowerCase().includes(username.toLowerCase())) throw new WeakPassword('it contains the username');
 }
 
+/*
+ * Argon2id keeps a core busy for tens of milliseconds per password, on
+ * libuv's thread pool (four threads). On a small machine four of them at once
+ * starved the event loop: with two cores, SCIM's p99 went from a few to
+ * hundreds of milliseconds while managers signed in (npm run bench, see
+ * BENCHMARKS.md). So at most one hash per core runs at a time (more would not
+ * finish sooner, and each holds 19 MiB), and the pool's threads run at a lower
+ * scheduling priority than the event loop: when both want a core, the
+ * requests already in hand go first and the hashing takes what is left.
+ */
+const HASHING_SLOTS = Math.max(1, os.availableParallelism());
+const POOL_NICENESS = 10;
+let hashing = 0;
+const waiting: (() => void)[] = [];
+let poolLowered = false;
+
+async function inSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing >= HASHING_SLOTS) await new Promise<void>((resolve) => waiting.push(resolve));
+  else hashing++;
+  try {
+    const running = work();
+    // The pool's threads exist once its first task is queued, which work() has just done.
+    if (!poolLowered) lowerPoolPriority();
+    return await running;
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else hashing--;
+  }
+}
+
+/** Linux names libuv's pool threads "libuv-worker"; a thread's niceness is its own. Elsewhere this does nothing. */
+function lowerPoolPriority(): void {
+  poolLowered = true;
+  try {
+    for (const thread of fs.readdirSync('/proc/self/task')) {
+      if (fs.readFileSync(`/proc/self/task/${thread}/comm`, 'utf8').trim() === 'libuv-worker') {
+        os.setPriority(Number(thread), POOL_NICENESS);
+      }
+    }
+  } catch {
+    // No /proc, or not allowed: hashing simply competes with the event loop as before.
+  }
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, ARGON2_OPTIONS);
+  return inSlot(() => argon2.hash(password, ARGON2_OPTIONS));
 }
 
 // Verified against when a username is unknown or has no password, so that a
@@ -31,11 +78,12 @@ let decoy: Promise<string> | undefined;
 export async function verifyPassword(hash: string | null | undefined, password: string): Promise<boolean> {
   if (!hash) {
     decoy ??= hashPassword('decoy password that matches nothing');
-    await argon2.verify(await decoy, password).catch(() => false);
+    const decoyHash = await decoy;
+    await inSlot(() => argon2.verify(decoyHash, password)).catch(() => false);
     return false;
   }
   try {
-    return await argon2.verify(hash, password);
+    return await inSlot(() => argon2.verify(hash, password));
   } catch {
     return false;
   }
