@@ -44,7 +44,9 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
     throw error;
   }
   // The provider signs its cookies with these keys; the app must use the same ones.
-  const koa = new Koa({ proxy: config.trustProxy, keys: oauth.cookieKeys });
+  // maxIpsCount: X-Forwarded-For is read from the right, only as far as our
+  // own proxies wrote it; entries further left are whatever the client sent.
+  const koa = new Koa({ proxy: config.trustProxy, maxIpsCount: config.proxyHops, keys: oauth.cookieKeys });
   installViews(koa, createViews());
 
   const metrics = createMetrics({ token: config.metricsToken });

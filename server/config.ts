@@ -13,6 +13,11 @@ export interface Config {
   logLevel: LogLevel;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-* (on when PUBLIC_URL is https). */
   trustProxy: boolean;
+  /**
+   * How many proxies of ours append to X-Forwarded-For: the client address is
+   * read that many entries from the right, so a client cannot forge it.
+   */
+  proxyHops: number;
   /** How long a refresh token chain stays alive without being used, in seconds. */
   refreshTokenTtl: number;
   /**
@@ -216,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: redisConfig(env, redisUrl),
     logLevel,
     trustProxy,
+    proxyHops: integer(env, 'PROXY_HOPS', 1, 1, 10),
     refreshTokenTtl: integer(env, 'REFRESH_TOKEN_TTL_DAYS', 90, 1, 3650) * DAY,
     refreshTokenGrace: integer(env, 'REFRESH_TOKEN_GRACE_SECONDS', 60, 0, 600),
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 1, DAY),

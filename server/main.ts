@@ -43,8 +43,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (signalled) return;
     signalled = true;
+    // Stop accepting first, then say so: whoever reads the line may rely on it.
+    const stopped = running.stop();
     log.info({ signal }, 'shutting down: no new connections, finishing requests in flight');
-    running.stop().then(
+    stopped.then(
       () => {
         log.info('stopped');
         log.flush?.();

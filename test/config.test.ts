@@ -91,6 +91,7 @@ describe('configuration from the environment', () => {
     ['JWKS', { JWKS: '{"keys":[{"kty":"RSA","n":"public-only"}]}' }, 'must be a JSON Web Key Set with private keys'],
     ['COOKIE_KEYS', { COOKIE_KEYS: 'Cookie-secret-1' }, 'is not valid JSON'],
     ['COOKIE_KEYS', { COOKIE_KEYS: '["Cookie-secret-1"]' }, 'secrets of at least 32 characters'],
+    ['PROXY_HOPS', { PROXY_HOPS: '0' }, 'must be between 1 and 10'],
     ['METRICS_TOKEN', { METRICS_TOKEN: 'short' }, 'at least 16 printable characters'],
     ['METRICS_TOKEN', { METRICS_TOKEN: 'has spaces in the middle of it' }, 'without spaces'],
   ])('refuses a bad %s in one line naming it', (variable, env, problem) => {

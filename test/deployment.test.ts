@@ -45,6 +45,7 @@ describe('docker-compose.yml', () => {
     expect(app.environment.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
     expect(app.environment.REDIS_URL).toBe('redis://redis:6379');
     expect(app.environment.TRUST_PROXY).toBe('true');
+    expect(app.environment.PROXY_HOPS).toBe('2');
     expect(app.ports).toBeUndefined();
     expect(proxy.ports).toHaveLength(1);
     expect(compose.configs.nginx.content).toContain('server app:3000');

@@ -1,36 +1,15 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_THROTTLE, ADDRESS_THROTTLE } from '../server/interaction/index.ts';
+import { createLogger } from '../server/log.ts';
+import { addressThrottleKey, openSessions } from '../server/sessions/index.ts';
 import { excerpt, goToDomain, type SeededTenant, seedTenant, signIn, startAuthorize, textOf } from './support/authorize.ts';
 import { redisUrl } from './support/backends.ts';
+import { securelogin } from './support/cli.ts';
 import { startService, type TestService } from './support/service.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-
 /** `securelogin manager unlock`, the real command on the service's data folder and backends. */
-function unlock(
-  service: TestService,
-  env: Record<string, string>,
-  domain: string,
-  username: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/securelogin.js', 'manager', 'unlock', domain, username], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env, DATA_DIR: service.dataDir },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function unlock(service: TestService, env: Record<string, string>, domain: string, username: string) {
+  return securelogin(service.dataDir, ['manager', 'unlock', domain, username], { env });
 }
 
 function throttling(backend: () => Record<string, string>) {
@@ -115,6 +94,20 @@ function throttling(backend: () => Record<string, string>) {
     const elsewhere = await loginPage(seeded, freshAddress());
     const fine = await signIn(elsewhere.browser, elsewhere.login, seeded.manager.username, seeded.manager.password);
     expect(fine.status).toBe(200);
+  });
+  it('counts a failure against the address our proxy saw, not one the client wrote into X-Forwarded-For', async () => {
+    const seeded = await seedTenant(service.store);
+    const forged = freshAddress();
+    const seen = freshAddress();
+    const { browser, login } = await loginPage(seeded, `${forged}, ${seen}`);
+    expect((await signIn(browser, login, seeded.manager.username, 'wrong password')).status).toBe(400);
+    const sessions = await openSessions({ config: service.config, store: service.store, log: createLogger('silent') });
+    try {
+      expect((await sessions.throttle.state(addressThrottleKey(seen))).failures).toBe(1);
+      expect((await sessions.throttle.state(addressThrottleKey(forged))).failures).toBe(0);
+    } finally {
+      await sessions.close();
+    }
   });
 }
 

@@ -16,6 +16,7 @@ import {
   startAuthorize,
 } from './support/authorize.ts';
 import { postgresUrl, redisUrl } from './support/backends.ts';
+import { freshPostgresUrl } from './support/postgres.ts';
 import { startService, type TestService, tempDataDir } from './support/service.ts';
 
 /** The same browser talking to whichever instance the load balancer picks. */
@@ -29,11 +30,11 @@ function pathOf(location: string): string {
   return `${url.pathname}${url.search}`;
 }
 
-function twoInstances(backend: () => Record<string, string>) {
+function twoInstances(backend: () => Promise<Record<string, string>>, cleanUp: () => Promise<void> = async () => {}) {
   let a: TestService;
   let b: TestService;
   beforeAll(async () => {
-    const env: Record<string, string> = { PUBLIC_URL: 'https://connect.example.test', TRUST_PROXY: 'false', ...backend() };
+    const env: Record<string, string> = { PUBLIC_URL: 'https://connect.example.test', TRUST_PROXY: 'false', ...(await backend()) };
     // The schema first (as `securelogin migrate` does), then both instances together on a store without keys:
     // both generate, one insert wins, and both must use the winner.
     const config = loadConfig({ ...env, DATA_DIR: env.DATA_DIR ?? tempDataDir() });
@@ -43,6 +44,7 @@ function twoInstances(backend: () => Record<string, string>) {
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
+    await cleanUp();
   });
 
   it('agree on the signing keys', async () => {
@@ -91,11 +93,18 @@ function twoInstances(backend: () => Record<string, string>) {
 
 describe('two instances on one embedded data folder', () => {
   const dataDir = tempDataDir();
-  twoInstances(() => ({ DATA_DIR: dataDir }));
+  twoInstances(async () => ({ DATA_DIR: dataDir }));
 });
 
 describe.skipIf(!postgresUrl || !redisUrl)('two instances on PostgreSQL and Redis', () => {
-  twoInstances(() => ({ DATABASE_URL: postgresUrl!, REDIS_URL: redisUrl! }));
+  let database: Awaited<ReturnType<typeof freshPostgresUrl>> | undefined;
+  twoInstances(
+    async () => {
+      database = await freshPostgresUrl();
+      return { DATABASE_URL: database.url, REDIS_URL: redisUrl! };
+    },
+    async () => database?.drop(),
+  );
 });
 
 describe('key material given by the operator', () => {

@@ -22,8 +22,9 @@ function flowOf(seeded: Awaited<ReturnType<typeof seedTenant>>) {
 describe('the token endpoint refuses', () => {
   let service: TestService;
   beforeAll(async () => {
-    // Short code lifetime and refresh grace, so expiry is observed by waiting, not by faking clocks.
-    service = await startService({ AUTHORIZATION_CODE_TTL_SECONDS: '1', REFRESH_TOKEN_GRACE_SECONDS: '2' });
+    // Short code lifetime and refresh grace, so expiry is observed by waiting, not by faking clocks;
+    // long enough that a slow, busy machine still uses a fresh code within them.
+    service = await startService({ AUTHORIZATION_CODE_TTL_SECONDS: '4', REFRESH_TOKEN_GRACE_SECONDS: '4' });
   });
   afterAll(async () => {
     await service?.stop();
@@ -85,7 +86,7 @@ describe('the token endpoint refuses', () => {
   it('an expired code', async () => {
     const seeded = await seedTenant(service.store);
     const { code } = await authorizeCode(service, flowOf(seeded));
-    await sleep(2_100);
+    await sleep(4_600);
     const late = await exchangeCode(service, { ...seeded.client, code });
     expect(late.status).toBe(400);
     expect(late.body.error).toBe('invalid_grant');
@@ -111,7 +112,7 @@ describe('the token endpoint refuses', () => {
     expect(retried.status, JSON.stringify(retried.body)).toBe(200);
     expect(retried.body.refresh_token).not.toBe(rotated.body.refresh_token);
 
-    await sleep(2_200);
+    await sleep(4_600);
     const replay = await refresh(service, { ...seeded.client, refreshToken: tokens.refresh_token });
     expect(replay.status).toBe(400);
     expect(replay.body).toMatchObject({ error: 'invalid_grant', error_description: 'grant request is invalid' });
