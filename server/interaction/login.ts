@@ -19,42 +19,41 @@ export const ADDRESS_THROTTLE: ThrottlePolicy = { limit: 50, windowSeconds: 15 *
 const MAX_USERNAME = 256;
 const MAX_PASSWORD = 1024;
 
-/** GET /oauth/interaction/:uid/login/:domain: the tenant's sign-in form. */
-export async function showLogin(ctx: Koa.Context, parts: FlowParts): Promise<void> {
+/**
+ * The flow at its sign-in step, for the tenant the URL names; undefined once
+ * the answer is written (flow gone, bad CSRF token on a post, another step due,
+ * or a domain that is refused here).
+ */
+async function signInStep(ctx: Koa.Context, parts: FlowParts, form?: Record<string, unknown>) {
   const flow = await openFlow(ctx, parts);
-  if (!flow) return;
+  if (!flow) return undefined;
+  if (form && !checkCsrf(ctx, flow, parts, form)) return undefined;
   if (flow.interaction.prompt.name !== 'login') {
     ctx.status = 303;
     ctx.redirect(flow.path);
-    return;
+    return undefined;
   }
   const choice = await chooseTenant(parts, flow, String(ctx.params.domain ?? ''));
   if (!choice.ok) {
     ctx.status = choice.status;
     renderDomain(ctx, flow, { domain: choice.typed, error: text(ctx)(choice.error, choice.params) });
-    return;
+    return undefined;
   }
-  renderLogin(ctx, flow, choice.tenant, choice.domain, {});
+  return { flow, tenant: choice.tenant, domain: choice.domain };
+}
+
+/** GET /oauth/interaction/:uid/login/:domain: the tenant's sign-in form. */
+export async function showLogin(ctx: Koa.Context, parts: FlowParts): Promise<void> {
+  const step = await signInStep(ctx, parts);
+  if (step) renderLogin(ctx, step.flow, step.tenant, step.domain, {});
 }
 
 /** POST /oauth/interaction/:uid/login/:domain: checks the password, throttled, and hands the account to the provider. */
 export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<void> {
-  const flow = await openFlow(ctx, parts);
-  if (!flow) return;
   const form = formOf(ctx);
-  if (!checkCsrf(ctx, flow, parts, form)) return;
-  if (flow.interaction.prompt.name !== 'login') {
-    ctx.status = 303;
-    ctx.redirect(flow.path);
-    return;
-  }
-  const choice = await chooseTenant(parts, flow, String(ctx.params.domain ?? ''));
-  if (!choice.ok) {
-    ctx.status = choice.status;
-    renderDomain(ctx, flow, { domain: choice.typed, error: text(ctx)(choice.error, choice.params) });
-    return;
-  }
-  const { tenant, domain } = choice;
+  const step = await signInStep(ctx, parts, form);
+  if (!step) return;
+  const { flow, tenant, domain } = step;
   const userName = field(form, 'username').trim();
   const password = field(form, 'password');
   const refuse = (status: number, error: MessageKey, params: Params = {}) => {
