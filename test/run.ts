@@ -1,7 +1,7 @@
 // `npm test`: finds out which real backends answer, says plainly which
 // backend suites will be skipped, then runs vitest with that knowledge.
-import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { runVitest } from './support/vitest.ts';
 
 function answers(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -32,8 +32,6 @@ const skipped = [
 console.log(`backends: embedded SQLite yes, PostgreSQL ${postgres ? 'yes' : 'no'}, Redis ${redis ? 'yes' : 'no'}`);
 for (const line of skipped) console.log(`SKIPPING ${line}; set TEST_DATABASE_URL / TEST_REDIS_URL or start the server to run them`);
 
-const child = spawn(process.execPath, ['node_modules/vitest/vitest.mjs', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env });
-child.on('exit', (code, signal) => {
-  if (skipped.length) console.log(`note: skipped ${skipped.length} backend group(s): ${skipped.join('; ')}`);
-  process.exit(code ?? (signal ? 1 : 0));
-});
+const code = await runVitest('tests', process.argv.slice(2), env);
+if (skipped.length) console.log(`note: skipped ${skipped.length} backend group(s): ${skipped.join('; ')}`);
+process.exit(code);
