@@ -49,6 +49,14 @@ export interface MixJob {
   seconds: number;
   label: string;
   maxInFlight: number;
+  /**
+   * Keep-alive connections, opened as needed and reused: as Entra keeps a few
+   * per tenant. Requests beyond them wait in the client and their wait counts
+   * in their latency. (Opening a fresh connection for every waiting cycle of
+   * an overloaded server only fills the listen backlog, and SYN retries then
+   * add whole seconds.)
+   */
+  connections: number;
 }
 
 export interface MixResult {
@@ -198,7 +206,7 @@ async function pace(
 const SCIM_HEADERS = { 'content-type': 'application/scim+json', accept: 'application/scim+json' };
 
 async function mix(job: MixJob): Promise<MixResult> {
-  const client = new Client(job.url, { sockets: 512 });
+  const client = new Client(job.url, { sockets: job.connections });
   const all = new Latencies();
   const steps = new Map<string, { latencies: Latencies; errors: number }>();
   const firstErrors: string[] = [];

@@ -44,6 +44,8 @@ export interface MemoryParts {
   heapTotal: number;
   heapUsed: number;
   external: number;
+  /** V8 heap spaces (new, old, code, large_object, …): size, in MiB. */
+  spaces: Record<string, number>;
 }
 
 /** The process's memory as it reports it, in MiB. */
@@ -54,5 +56,10 @@ export function memoryParts(samples: Samples): MemoryParts {
     heapTotal: mib('nodejs_heap_size_total_bytes'),
     heapUsed: mib('nodejs_heap_size_used_bytes'),
     external: mib('nodejs_external_memory_bytes'),
+    spaces: Object.fromEntries(
+      [...samples]
+        .filter(([name, bytes]) => name.startsWith('nodejs_heap_space_size_total_bytes{') && bytes > 0)
+        .map(([name, bytes]) => [/space="([^"]+)"/.exec(name)?.[1] ?? name, Math.round((bytes / 1024 ** 2) * 10) / 10]),
+    ),
   };
 }

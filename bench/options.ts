@@ -41,6 +41,8 @@ export interface Sizes {
   loginConcurrency: number;
   /** SCIM GETs per second sent on other connections while logins run. */
   scimDuringLogins: number;
+  /** Seconds the server is left without requests before its idle memory is read. */
+  idleSeconds: number;
 }
 
 export function sizesFor(full: boolean): Sizes {
@@ -59,6 +61,7 @@ export function sizesFor(full: boolean): Sizes {
     loginSeconds: 10,
     loginConcurrency: 8,
     scimDuringLogins: 100,
+    idleSeconds: Number(process.env.BENCH_IDLE_SECONDS) || 10,
   };
 }
 

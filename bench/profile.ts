@@ -108,7 +108,7 @@ export function summariseProfile(file: string, top = 25, window?: Window, loaded
   const ms = (us: number) => Math.round(us / 100) / 10;
   const share = (us: number) => Math.round((us / busyUs) * 1000) / 1000;
   return {
-    file: window ? `${file} (${window.label})` : file,
+    file: window ? window.label : file,
     totalMs: ms(totalUs),
     busyMs: ms(busyUs),
     top: [...functions.values()]

@@ -248,7 +248,7 @@ async function measure(name: DeploymentName, options: Options, runDir: string): 
             say(`  ${scenario.name} failed: ${(error as Error).stack}`);
           }
           window.toUs = monotonicUs();
-          run.windows.unshift(window);
+          run.windows.push(window);
           say(`  ${scenario.name} done in ${elapsed(performance.now() - t)}`);
         }
         result.details = run.details;
@@ -267,7 +267,7 @@ async function measure(name: DeploymentName, options: Options, runDir: string): 
         const loaded = readProfile(full);
         result.profile = summariseProfile(full, 25, undefined, loaded);
         say(`\n${formatSummary(result.profile)}`);
-        result.scenarioProfiles = windows.map((w) => summariseProfile(full, 15, w, loaded));
+        result.scenarioProfiles = [...windows].sort((a, b) => a.fromUs - b.fromUs).map((w) => summariseProfile(full, 15, w, loaded));
         for (const summary of result.scenarioProfiles) say(`\n${formatSummary(summary, 8)}`);
       }
     }

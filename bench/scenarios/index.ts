@@ -5,7 +5,7 @@ import type { AuthorizedTenant } from '../fleet.ts';
 import type { MemoryParts } from '../metrics.ts';
 import type { Options, ScenarioName, Sizes } from '../options.ts';
 import type { Child } from '../processes.ts';
-import type { Window } from '../profile.ts';
+import { monotonicUs, type Window } from '../profile.ts';
 import type { Row } from '../report.ts';
 import { entraMix } from './entra-mix.ts';
 import { largeGroups } from './large-groups.ts';
@@ -85,10 +85,16 @@ export async function cpuNow(run: DeploymentRun): Promise<CpuSnapshot> {
   return { server: run.server.cpuMs(), stores: new Map(pids.map((pid) => [pid, cpuMsOf(pid)])) };
 }
 
-/** Runs `work` and says how much CPU the server and its stores spent meanwhile. */
-export async function withCpu<T>(run: DeploymentRun, work: () => Promise<T>): Promise<{ result: T; cpu: CpuSpent }> {
+/**
+ * Runs `work` and says how much CPU the server and its stores spent
+ * meanwhile; the stretch is marked `label` for a --profile run's summaries.
+ */
+export async function withCpu<T>(run: DeploymentRun, label: string, work: () => Promise<T>): Promise<{ result: T; cpu: CpuSpent }> {
   const before = await cpuNow(run);
+  const window = { label, fromUs: monotonicUs(), toUs: 0 };
   const result = await work();
+  window.toUs = monotonicUs();
+  run.windows.push(window);
   return { result, cpu: cpuSpent(before, await cpuNow(run)) };
 }
 

@@ -29,7 +29,7 @@ export async function largeGroups(run: DeploymentRun): Promise<Row[]> {
   const edits = await runLoad({ kind: 'sequence', url: run.url, headers, steps });
   const reads: (CannonResult & Pick<Row, 'cpuMs' | 'storeCpuMs'>)[] = [];
   for (const group of groups) {
-    const { result, cpu } = await withCpu(run, () =>
+    const { result, cpu } = await withCpu(run, `large-groups: GET ${group.name}`, () =>
       runLoad({
         kind: 'cannon',
         url: run.url,

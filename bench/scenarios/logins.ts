@@ -2,7 +2,6 @@ import { userNameFilterPath } from '../entra.ts';
 import { prepareLogins } from '../fleet.ts';
 import { runLoad } from '../loader.ts';
 import { type LoopDelay, loopDelay, scrape } from '../metrics.ts';
-import { monotonicUs } from '../profile.ts';
 import { type Row, ratio } from '../report.ts';
 import { type DeploymentRun, perOperation, scimHeaders, withCpu } from './index.ts';
 
@@ -28,10 +27,9 @@ export async function logins(run: DeploymentRun): Promise<Row[]> {
     rate: run.sizes.scimDuringLogins,
   };
   await scrape(run.url);
-  const { result: alone, cpu: aloneCpu } = await withCpu(run, () => runLoad({ ...scim, seconds: 5 }));
+  const { result: alone, cpu: aloneCpu } = await withCpu(run, 'logins: SCIM alone', () => runLoad({ ...scim, seconds: 5 }));
   const delayAlone = loopDelay(await scrape(run.url));
-  const window = { label: 'logins: form posts', fromUs: monotonicUs(), toUs: 0 };
-  const { result: both, cpu } = await withCpu(run, () =>
+  const { result: both, cpu } = await withCpu(run, 'logins: form posts', () =>
     Promise.all([
       runLoad({
         kind: 'logins',
@@ -43,8 +41,6 @@ export async function logins(run: DeploymentRun): Promise<Row[]> {
       runLoad({ ...scim, seconds: run.sizes.loginSeconds }),
     ]),
   );
-  window.toUs = monotonicUs();
-  run.windows.push(window);
   const [signIns, during] = both;
   // The SCIM GETs that ran alongside cost what they cost alone; the rest is the logins'.
   const scimShare = (ms: number, sent: number) => (alone.sent > 0 ? (ms / alone.sent) * sent : 0);

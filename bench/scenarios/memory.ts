@@ -17,9 +17,14 @@ export async function memoryPoint(run: DeploymentRun, label: string, idle: boole
 
 /** RSS idle after start-up, after the set-up, after all the load, and (--full) after the 1,000,000-user reads. */
 export async function memory(run: DeploymentRun): Promise<Row[]> {
-  // A few seconds without requests: sockets close, timers fire, V8 may shrink its heap.
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
-  await memoryPoint(run, 'RSS idle, after the load', true);
+  // Seconds without requests: sockets close, timers fire, V8's memory reducer shrinks the heap.
+  const series: number[] = [];
+  for (let second = 0; second < run.sizes.idleSeconds; second++) {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    series.push(run.server.rssMiB());
+  }
+  run.details.idleRssMiB = series;
+  await memoryPoint(run, `RSS idle, ${run.sizes.idleSeconds} s after the load`, true);
   return run.memory.map((point) => ({
     scenario: 'memory',
     measure: point.label,
@@ -27,7 +32,9 @@ export async function memory(run: DeploymentRun): Promise<Row[]> {
     unit: 'MiB',
     target: point.idle ? { text: `< ${IDLE_TARGET_MIB} MiB`, met: point.rss < IDLE_TARGET_MIB } : undefined,
     note: point.parts
-      ? `V8 heap ${point.parts.heapTotal} MiB (${point.parts.heapUsed} used), external ${point.parts.external} MiB, the rest native (code, SQLite, malloc arenas)`
+      ? `V8 heap ${point.parts.heapTotal} MiB (${point.parts.heapUsed} used; ${Object.entries(point.parts.spaces)
+          .map(([space, mib]) => `${space} ${mib}`)
+          .join(', ')}), external ${point.parts.external} MiB, the rest native (code, SQLite, malloc arenas)`
       : undefined,
   }));
 }

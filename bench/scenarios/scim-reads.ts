@@ -25,7 +25,7 @@ export async function scimReads(run: DeploymentRun): Promise<Row[]> {
     if (probe.status !== 200 || found.totalResults !== 1) {
       throw new Error(`scim-reads: ${paths[0]} answered ${probe.status} with ${JSON.stringify(found).slice(0, 200)}`);
     }
-    const { result, cpu } = await withCpu(run, () =>
+    const { result, cpu } = await withCpu(run, `scim-reads: ${tenant.users} users`, () =>
       runLoad({ kind: 'cannon', url: run.url, paths, headers, connections: run.sizes.connections, seconds: run.sizes.cannonSeconds }),
     );
     const share = ratio(result.rps, run.baseline.rps);

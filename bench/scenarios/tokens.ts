@@ -22,16 +22,16 @@ export async function tokens(run: DeploymentRun): Promise<Row[]> {
   const fleet = run.fleet ?? [];
   const token = fleet[0].tokens.access_token;
   const spc = '/scim/v2/ServiceProviderConfig';
-  const cannon = async (paths: string[], headers: Record<string, string>) => {
-    const { result, cpu } = await withCpu(run, () =>
+  const cannon = async (label: string, paths: string[], headers: Record<string, string>) => {
+    const { result, cpu } = await withCpu(run, `tokens: ${label}`, () =>
       runLoad({ kind: 'cannon', url: run.url, paths, headers, connections: run.sizes.connections, seconds: run.sizes.cannonSeconds }),
     );
     return { ...result, ...perOperation(cpu, result.requests) };
   };
 
-  const authenticated = await cannon([spc], scimHeaders(token));
-  const refused = await cannon([spc], { accept: 'application/scim+json' });
-  const health = await cannon(['/healthz'], {});
+  const authenticated = await cannon('with token', [spc], scimHeaders(token));
+  const refused = await cannon('no token', [spc], { accept: 'application/scim+json' });
+  const health = await cannon('healthz', ['/healthz'], {});
   // Unloaded latency: one request at a time, alternating, so both see the same machine.
   const steps = Array.from({ length: LATENCY_SAMPLES }, (_, i) => [
     { label: 'with token', method: 'GET', path: `${spc}?n=${i}`, expect: 200 },
@@ -45,7 +45,7 @@ export async function tokens(run: DeploymentRun): Promise<Row[]> {
   });
 
   const chains = fleet.map((t) => ({ ...t.seeded.client, refreshToken: t.tokens.refresh_token }));
-  const { result: refreshed, cpu: refreshCpu } = await withCpu(run, () =>
+  const { result: refreshed, cpu: refreshCpu } = await withCpu(run, 'tokens: refresh grants', () =>
     runLoad({ kind: 'refresh', url: run.url, chains, seconds: run.sizes.refreshSeconds }),
   );
   refreshed.chains.forEach((chain, i) => {
