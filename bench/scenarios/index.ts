@@ -71,7 +71,7 @@ export interface Scenario {
 
 /** In the order they run: reads first, on a directory no write has touched yet; memory last. */
 export const scenarios: Scenario[] = [
-  { name: 'scim-reads', needs: ['reads'], run: scimReads },
+  { name: 'scim-reads', needs: ['reads'], run: scimReads, ownLoopDelay: true },
   { name: 'tokens', needs: ['fleet'], run: tokens },
   { name: 'large-groups', needs: ['groups'], run: largeGroups },
   { name: 'entra-mix', needs: ['fleet'], run: entraMix },

@@ -1,5 +1,6 @@
 import { userNameFilterPath, userNameOf } from '../entra.ts';
 import { runLoad } from '../loader.ts';
+import { loopDelay, scrape } from '../metrics.ts';
 import { type Row, ratio } from '../report.ts';
 import { type DeploymentRun, perOperation, scimHeaders, withCpu } from './index.ts';
 import { memoryPoint } from './memory.ts';
@@ -25,9 +26,11 @@ export async function scimReads(run: DeploymentRun): Promise<Row[]> {
     if (probe.status !== 200 || found.totalResults !== 1) {
       throw new Error(`scim-reads: ${paths[0]} answered ${probe.status} with ${JSON.stringify(found).slice(0, 200)}`);
     }
+    await scrape(run.url);
     const { result, cpu } = await withCpu(run, `scim-reads: ${tenant.users} users`, () =>
       runLoad({ kind: 'cannon', url: run.url, paths, headers, connections: run.sizes.connections, seconds: run.sizes.cannonSeconds }),
     );
+    const delay = loopDelay(await scrape(run.url));
     const share = ratio(result.rps, run.baseline.rps);
     rows.push({
       scenario: 'scim-reads',
@@ -40,6 +43,7 @@ export async function scimReads(run: DeploymentRun): Promise<Row[]> {
       p99: result.p99,
       errors: result.errors + (result.requests - (result.statuses['200'] ?? 0)),
       target: { text: `≥ ${TARGET_SHARE * 100}% of baseline`, met: share >= TARGET_SHARE },
+      note: `event loop delay p99 ${delay.p99} ms (${run.sizes.connections} requests always in flight)`,
     });
     if (tenant.users >= 1_000_000) await memoryPoint(run, 'RSS right after the 1,000,000-user reads', false);
   }
