@@ -76,7 +76,8 @@ export const USAGE = `npm run bench [-- options]
                                ${SCENARIOS.join(', ')} (the baseline always runs)
   --profile                    run the server under --cpu-prof; print its top self-time functions
   --server-env NAME=VALUE      extra environment for the server process (repeatable), for experiments
-  --server-root DIR            run the server from another checkout (git worktree add DIR <commit>),
+  --server-root DIR            run server/main.ts from another checkout (git archive <commit> server views
+                               public package.json | tar -x -C DIR, plus a node_modules symlink),
                                to measure before and after a change on the same machine
   --help
 `;

@@ -60,6 +60,8 @@ interface DeploymentResult {
   /** The same profile, scenario by scenario (and phase by phase where a scenario marks them). */
   scenarioProfiles?: ProfileSummary[];
   serverErrorsLogged?: number;
+  /** Why the deployment could not be set up here (no PostgreSQL, no redis-server): reported, not a failure. */
+  skipped?: string;
   failed?: string;
   seconds: number;
 }
@@ -164,8 +166,8 @@ async function measure(name: DeploymentName, options: Options, runDir: string): 
   try {
     deployment = name === 'embedded' ? await embedded() : await scaleOut(runDir);
   } catch (error) {
-    result.failed = (error as Error).message;
-    say(`skipped: ${result.failed}`);
+    result.skipped = (error as Error).message;
+    say(`SKIPPED ${name}: ${result.skipped}`);
     return result;
   }
   current = deployment;
@@ -210,8 +212,10 @@ async function measure(name: DeploymentName, options: Options, runDir: string): 
         run.logins = population.logins ? (await authorizeAll(service, [population.logins]))[0] : undefined;
         const flows = reads.length + (groups ? 1 : 0) + (run.fleet?.length ?? 0) + (run.logins ? 1 : 0);
         say(`  ${flows} Authorize flows (Go to domain, login, consent, code exchange) in ${elapsed(performance.now() - setUp)}`);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        await memoryPoint(run, `RSS idle, after ${flows} Authorize flows`, true);
+        if (flows > 0) {
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await memoryPoint(run, `RSS idle, after ${flows} Authorize flows`, true);
+        }
         const populated = run.reads[0] ?? run.groups;
         if (populated) await fidelity(run, populated);
 
@@ -299,6 +303,7 @@ function countErrors(logFile: string): number {
 function targetsSummary(results: DeploymentResult[]): string {
   const lines = ['targets:'];
   for (const r of results) {
+    if (r.skipped) lines.push(`  ${r.deployment.padEnd(9)}  not measured: ${r.skipped}`);
     for (const row of r.rows.filter((x) => x.target)) {
       lines.push(
         `  ${r.deployment.padEnd(9)}  ${row.target!.met ? 'met    ' : 'NOT MET'}  ${row.scenario}: ${row.measure} (${row.target!.text})`,
