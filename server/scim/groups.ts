@@ -205,8 +205,9 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
     async list(tenantId, { filter, startIndex, count }, related) {
       let query = db.selectFrom('groups').where('groups.tenant_id', '=', tenantId);
       if (filter) query = query.where(filterToSql(GROUP_TYPE, GROUP_FILTER, dialect, filter));
-      const { total } = await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
-      if (count === 0 || Number(total) < startIndex) return { total: Number(total), resources: [] };
+      const counted = async () =>
+        Number((await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
+      if (count === 0) return { total: await counted(), resources: [] };
       const rows = await query
         .select(COLUMNS.map((c) => `groups.${c}` as const))
         .orderBy('groups.created_at')
@@ -214,7 +215,10 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
         .limit(count)
         .offset(startIndex - 1)
         .execute();
-      return { total: Number(total), resources: await withMembers(db, tenantId, rows, related) };
+      // A first page that is not full holds every match, so it is the count:
+      // Entra's lookups by userName or displayName (0 or 1 match) skip a query.
+      const total = startIndex === 1 && rows.length < count ? rows.length : await counted();
+      return { total, resources: await withMembers(db, tenantId, rows, related) };
     },
 
     async replace(tenantId, id, body, precondition, related) {

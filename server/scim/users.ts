@@ -173,8 +173,9 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
     async list(tenantId, { filter, startIndex, count }, related) {
       let query = db.selectFrom('users').where('users.tenant_id', '=', tenantId);
       if (filter) query = query.where(filterToSql(USER_TYPE, USER_FILTER, dialect, filter));
-      const { total } = await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
-      if (count === 0 || Number(total) < startIndex) return { total: Number(total), resources: [] };
+      const counted = async () =>
+        Number((await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
+      if (count === 0) return { total: await counted(), resources: [] };
       const rows = await query
         .select(COLUMNS.map((c) => `users.${c}` as const))
         .orderBy('users.created_at')
@@ -182,7 +183,10 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
         .limit(count)
         .offset(startIndex - 1)
         .execute();
-      return { total: Number(total), resources: await withGroups(db, tenantId, rows, related) };
+      // A first page that is not full holds every match, so it is the count:
+      // Entra's lookups by userName or displayName (0 or 1 match) skip a query.
+      const total = startIndex === 1 && rows.length < count ? rows.length : await counted();
+      return { total, resources: await withGroups(db, tenantId, rows, related) };
     },
 
     async replace(tenantId, id, body, precondition, related) {
