@@ -6,12 +6,12 @@
 // it was sent to is what the test checks.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../server/web/index.ts';
+import { freePort } from '../test/support/service.ts';
 import { keepScreenshot, launchChromium } from './browser.ts';
 
 const ENTRA = 'https://portal.azure.com/TokenAuthorize';
@@ -25,17 +25,6 @@ let server: ChildProcess;
 let browser: Browser;
 let client: { client_id: string; client_secret: string };
 let anyTenantClient: { client_id: string; client_secret: string };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 function cli(args: string[], input?: string): string {
   const run = spawnSync(process.execPath, [path.join(ROOT, 'bin/securelogin.js'), ...args], {
