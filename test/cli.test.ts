@@ -10,6 +10,7 @@ import { accountThrottleKey, addressThrottleKey, openSessions } from '../server/
 import { openStore, type Store } from '../server/store/index.ts';
 import { redisUrl } from './support/backends.ts';
 import { type Outcome, securelogin } from './support/cli.ts';
+import { provisionedUserRow } from './support/rows.ts';
 import { tempDataDir } from './support/service.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -438,23 +439,9 @@ describe('securelogin refuses, with one line and a non-zero exit', () => {
   it('refuses the manager commands for a user who is not a manager', async () => {
     await withStore(dataDir, async (store) => {
       const tenant = await getTenant(store.db, 'acme.example');
-      const stamp = new Date().toISOString();
       await store.db
         .insertInto('users')
-        .values({
-          id: 'provisioned-user-1',
-          tenant_id: tenant.id,
-          user_name: 'carol',
-          external_id: null,
-          work_email: null,
-          display_name: null,
-          active: 1,
-          role: 'member',
-          password_hash: null,
-          attributes: '{}',
-          created_at: stamp,
-          updated_at: stamp,
-        })
+        .values(provisionedUserRow(tenant.id, 'carol', 'provisioned-user-1'))
         .execute();
     });
     expectRefusal(

@@ -51,6 +51,7 @@ describe('docker-compose.yml', () => {
     expect(compose.configs.nginx.content).toContain('server app:3000');
     expect(app.healthcheck.test.join(' ')).toContain('/readyz');
     expect(postgres.volumes[0]).toMatch(/^postgres-data:/);
+    expect(redis.volumes[0]).toMatch(/^redis-data:/);
     expect(compose.volumes).toHaveProperty('postgres-data');
     expect(compose.volumes).toHaveProperty('redis-data');
   });

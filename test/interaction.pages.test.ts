@@ -15,6 +15,7 @@ import {
   submit,
   textOf,
 } from './support/authorize.ts';
+import { provisionedUserRow } from './support/rows.ts';
 import { startService, type TestService } from './support/service.ts';
 
 let service: TestService;
@@ -151,23 +152,7 @@ describe('Tenant login', () => {
 
   it('one message for a wrong password, an unknown user and a user without a password', async () => {
     const seeded = await seedTenant(service.store);
-    await service.store.db
-      .insertInto('users')
-      .values({
-        id: crypto.randomUUID(),
-        tenant_id: seeded.tenantId,
-        user_name: 'provisioned@example.com',
-        external_id: null,
-        work_email: null,
-        display_name: null,
-        active: 1,
-        role: 'member',
-        password_hash: null,
-        attributes: '{}',
-        created_at: new Date().toISOString(),
-        updated_at: new Date().toISOString(),
-      })
-      .execute();
+    await service.store.db.insertInto('users').values(provisionedUserRow(seeded.tenantId, 'provisioned@example.com')).execute();
     const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
     const login = await goToDomain(browser, page, seeded.domain);
     const answers = [

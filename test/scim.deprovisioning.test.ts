@@ -27,6 +27,18 @@ eachBackend('deprovisioning', (service) => {
     return created.body.id;
   }
 
+  /** The manager's own Authorize through the tenant's client, and a SCIM client holding the token it gave. */
+  async function scimAs(userName: string): Promise<ScimClient> {
+    const tokens = await authorize(service(), {
+      domain: tenant.seeded.domain,
+      username: userName,
+      password,
+      clientId: tenant.seeded.client.clientId,
+      clientSecret: tenant.seeded.client.clientSecret,
+    });
+    return new ScimClient(service(), tokens.access_token);
+  }
+
   /** Go to domain and sign in; the page that follows (consent when sign-in worked). */
   async function attemptSignIn(userName: string): Promise<{ page: Response; browser: Browser }> {
     const started = await startAuthorize(service(), { clientId: tenant.seeded.client.clientId });
@@ -40,14 +52,7 @@ eachBackend('deprovisioning', (service) => {
   it('after PATCH active false (Entra\'s "False"), the user cannot sign in and their token stops; true lets them back', async () => {
     const id = await provisionedManager('carol@deprovision.example');
     expect(signedIn((await attemptSignIn('carol@deprovision.example')).page)).toBe(true);
-    const carolsTokens = await authorize(service(), {
-      domain: tenant.seeded.domain,
-      username: 'carol@deprovision.example',
-      password,
-      clientId: tenant.seeded.client.clientId,
-      clientSecret: tenant.seeded.client.clientSecret,
-    });
-    const carol = new ScimClient(service(), carolsTokens.access_token);
+    const carol = await scimAs('carol@deprovision.example');
     expect((await carol.get('/Users?count=1')).status).toBe(200);
 
     const disabled = await tenant.scim.patch(`/Users/${id}`, {
@@ -71,14 +76,7 @@ eachBackend('deprovisioning', (service) => {
   it('after DELETE, the user cannot sign in, their token stops, and their memberships are gone', async () => {
     const id = await provisionedManager('dave@deprovision.example');
     const group = await tenant.scim.post('/Groups', { displayName: 'Dave and friends', members: [{ value: id }] });
-    const davesTokens = await authorize(service(), {
-      domain: tenant.seeded.domain,
-      username: 'dave@deprovision.example',
-      password,
-      clientId: tenant.seeded.client.clientId,
-      clientSecret: tenant.seeded.client.clientSecret,
-    });
-    const dave = new ScimClient(service(), davesTokens.access_token);
+    const dave = await scimAs('dave@deprovision.example');
     expect((await dave.get('/Groups?excludedAttributes=members')).status).toBe(200);
 
     expect((await tenant.scim.delete(`/Users/${id}`)).status).toBe(204);
@@ -101,14 +99,7 @@ eachBackend('deprovisioning', (service) => {
   });
   it('a manager the operator disabled stays disabled when Entra sets active back to true, until the operator enables them', async () => {
     const id = await provisionedManager('frank@deprovision.example');
-    const franksTokens = await authorize(service(), {
-      domain: tenant.seeded.domain,
-      username: 'frank@deprovision.example',
-      password,
-      clientId: tenant.seeded.client.clientId,
-      clientSecret: tenant.seeded.client.clientSecret,
-    });
-    const frank = new ScimClient(service(), franksTokens.access_token);
+    const frank = await scimAs('frank@deprovision.example');
     expect((await frank.get('/Users?count=1')).status).toBe(200);
 
     await disableAccount(service().store.db, tenant.seeded.domain, 'frank@deprovision.example');

@@ -42,6 +42,7 @@ import {
 import { isUniqueViolation, now, openStore, type Store } from '../server/store/index.ts';
 import { postgresUrl } from './support/backends.ts';
 import { freshPostgresUrl } from './support/postgres.ts';
+import { provisionedUserRow } from './support/rows.ts';
 import { tempDataDir } from './support/service.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -226,20 +227,7 @@ describe.each(backends)('the directory store on $name', (backend) => {
       // And the database itself enforces it, whoever writes.
       const error = await store.db
         .insertInto('users')
-        .values({
-          id: randomUUID(),
-          tenant_id: tenant.id,
-          user_name: 'ALICE.SMITH',
-          external_id: null,
-          work_email: null,
-          display_name: null,
-          active: 1,
-          role: 'member',
-          password_hash: null,
-          attributes: '{}',
-          created_at: now(),
-          updated_at: now(),
-        })
+        .values(provisionedUserRow(tenant.id, 'ALICE.SMITH'))
         .execute()
         .catch((e) => e);
       expect(isUniqueViolation(error)).toBe(true);
