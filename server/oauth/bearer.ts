@@ -4,6 +4,7 @@ import type Provider from 'oidc-provider';
 import type { Account, Tenant } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
+import { prepare } from '../store/prepared.ts';
 import { parseAccountId } from './accounts.ts';
 
 /** What a verified access token means, for the resource it unlocks. */
@@ -96,14 +97,12 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
 
 type Standing = { refused: string } | { tenant: Tenant; client: Auth['client']; manager: Account };
 
-async function standingFor(db: Kysely<Database>, tenantId: string, userId: string, clientId: string): Promise<Standing> {
-  // One query: the user, their tenant with its domains (one row per domain,
-  // primary first) and the client. A missing client or user yields no rows.
-  const rows = await db
+// The token check runs on every SCIM request: its queries are compiled once
+// (server/store/prepared.ts) and kept free of joins and sorts, which SQLite
+// re-plans on every run once their parameters change (BENCHMARKS.md).
+const standingQuery = prepare((db: Kysely<Database>, v: { tenantId: string; userId: string; clientId: string }) =>
+  db
     .selectFrom('users')
-    .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
-    .innerJoin('domains', 'domains.tenant_id', 'users.tenant_id')
-    .innerJoin('clients', (join) => join.on('clients.id', '=', clientId))
     .select((eb) => [
       'users.id as user_id',
       'users.user_name',
@@ -111,34 +110,43 @@ async function standingFor(db: Kysely<Database>, tenantId: string, userId: strin
       'users.active',
       'users.sign_in_disabled',
       eb('users.password_hash', 'is not', null).as('has_password'),
-      'tenants.name as tenant_name',
-      'tenants.disabled as tenant_disabled',
-      'tenants.created_at as tenant_created_at',
-      'domains.domain',
-      'domains.is_primary',
-      'clients.name as client_name',
-      'clients.tenant_id as client_tenant_id',
+      eb.selectFrom('tenants').select('tenants.name').whereRef('tenants.id', '=', 'users.tenant_id').as('tenant_name'),
+      eb.selectFrom('tenants').select('tenants.disabled').whereRef('tenants.id', '=', 'users.tenant_id').as('tenant_disabled'),
+      eb.selectFrom('tenants').select('tenants.created_at').whereRef('tenants.id', '=', 'users.tenant_id').as('tenant_created_at'),
+      eb.selectFrom('clients').select('clients.name').where('clients.id', '=', v.clientId).as('client_name'),
+      eb.selectFrom('clients').select('clients.tenant_id').where('clients.id', '=', v.clientId).as('client_tenant_id'),
     ])
-    .where('users.id', '=', userId)
-    .where('users.tenant_id', '=', tenantId)
-    .execute();
-  // A tenant has a domain or two: ordering them here is cheaper than asking
-  // the database to sort (a temporary B-tree on every request, in the profile).
-  rows.sort((a, b) => b.is_primary - a.is_primary || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
-  const row = rows[0];
-  if (!row) return { refused: 'client, user or tenant removed' };
+    .where('users.id', '=', v.userId)
+    .where('users.tenant_id', '=', v.tenantId),
+);
+
+const domainsQuery = prepare((db: Kysely<Database>, v: { tenantId: string }) =>
+  db.selectFrom('domains').select(['domain', 'is_primary']).where('tenant_id', '=', v.tenantId),
+);
+
+async function standingFor(db: Kysely<Database>, tenantId: string, userId: string, clientId: string): Promise<Standing> {
+  const [row, domains] = await Promise.all([
+    standingQuery.first(db, { tenantId, userId, clientId }),
+    domainsQuery.execute(db, { tenantId }),
+  ]);
+  // A client's name is required, so none means no such client; a tenant has a domain or more.
+  if (!row || row.client_name == null || row.tenant_name == null || domains.rows.length === 0) {
+    return { refused: 'client, user or tenant removed' };
+  }
   if (row.tenant_disabled) return { refused: 'tenant disabled' };
   if (row.client_tenant_id !== null && row.client_tenant_id !== tenantId) return { refused: 'client bound to another tenant' };
   if (!row.active) return { refused: 'manager inactive in the directory' };
   if (row.sign_in_disabled) return { refused: 'manager disabled by the operator' };
   if (row.role !== 'manager') return { refused: 'no longer a manager' };
+  // Primary first, then by name, as the directory lists them.
+  const ordered = domains.rows.sort((a, b) => b.is_primary - a.is_primary || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
   return {
     tenant: {
       id: tenantId,
       name: row.tenant_name,
       disabled: false,
-      domains: rows.map((r) => r.domain),
-      createdAt: row.tenant_created_at,
+      domains: ordered.map((r) => r.domain),
+      createdAt: row.tenant_created_at as string,
     },
     client: { id: clientId, name: row.client_name },
     manager: {

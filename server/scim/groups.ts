@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, now, readJson } from '../store/index.ts';
 import { InvalidPath, InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
 import type { Filter } from './filter.ts';
-import { type FilterTable, filterToSql } from './filter-sql.ts';
+import type { FilterTable } from './filter-sql.ts';
+import { createListing } from './listing.ts';
 import { addMembers, type Member, memberIds, membersOf, removeAllMembers, removeMembers } from './memberships.ts';
 import { applyOperation, type PatchOpName } from './patch.ts';
 import type { PatchPath } from './paths.ts';
@@ -78,6 +79,7 @@ interface MemberEdit {
 }
 
 export function createGroups({ db, dialect }: RepositoryParts): Repository {
+  const listing = createListing({ type: GROUP_TYPE, filter: GROUP_FILTER, columns: COLUMNS }, dialect);
   const taken = (name: unknown) => new Uniqueness(`a group named "${String(name)}" already exists in this tenant`);
 
   async function withMembers(executor: Db, tenantId: string, rows: Row[], related: boolean): Promise<Stored[]> {
@@ -202,23 +204,9 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
       return row ? (await withMembers(db, tenantId, [row], related))[0] : undefined;
     },
 
-    async list(tenantId, { filter, startIndex, count }, related) {
-      let query = db.selectFrom('groups').where('groups.tenant_id', '=', tenantId);
-      if (filter) query = query.where(filterToSql(GROUP_TYPE, GROUP_FILTER, dialect, filter));
-      const counted = async () =>
-        Number((await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
-      if (count === 0) return { total: await counted(), resources: [] };
-      const rows = await query
-        .select(COLUMNS.map((c) => `groups.${c}` as const))
-        .orderBy('groups.created_at')
-        .orderBy('groups.id')
-        .limit(count)
-        .offset(startIndex - 1)
-        .execute();
-      // A first page that is not full holds every match, so it is the count:
-      // Entra's lookups by userName or displayName (0 or 1 match) skip a query.
-      const total = startIndex === 1 && rows.length < count ? rows.length : await counted();
-      return { total, resources: await withMembers(db, tenantId, rows, related) };
+    async list(tenantId, page, related) {
+      const { total, rows } = await listing.list(db, tenantId, page);
+      return { total, resources: await withMembers(db, tenantId, rows as unknown as Row[], related) };
     },
 
     async replace(tenantId, id, body, precondition, related) {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { isForeignKeyViolation, now } from '../store/index.ts';
 import { InvalidValue, TooMany } from './errors.ts';
 import { type Db, inSlices } from './repository.ts';
@@ -92,22 +93,31 @@ export interface Member {
 export async function membersOf(db: Db, tenantId: string, groupIds: string[]): Promise<Map<string, Member[]>> {
   const out = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return out;
+  // No join and no sort to do: the primary key (group_id, user_id) is the
+  // order, and SQLite re-plans joins on every run (BENCHMARKS.md).
   const rows = await db
     .selectFrom('memberships as m')
-    .innerJoin('users as u', 'u.id', 'm.user_id')
-    .select(['m.group_id', 'm.user_id', 'u.display_name', 'u.user_name'])
+    .select((eb) => [
+      'm.group_id',
+      'm.user_id',
+      eb
+        .selectFrom('users as u')
+        .select((inner) => inner.fn.coalesce('u.display_name', 'u.user_name').as('display'))
+        .whereRef('u.id', '=', 'm.user_id')
+        .as('display'),
+    ])
     .where('m.tenant_id', '=', tenantId)
     .where('m.group_id', 'in', groupIds)
     .orderBy('m.group_id')
     .orderBy('m.user_id')
-    .limit(MAX_MEMBERS_PER_RESPONSE + 1)
+    .limit(sql.lit(MAX_MEMBERS_PER_RESPONSE + 1))
     .execute();
   if (rows.length > MAX_MEMBERS_PER_RESPONSE) {
     throw new TooMany(
       `more than ${MAX_MEMBERS_PER_RESPONSE} members to return; ask with excludedAttributes=members, or filter with members[value eq "<id>"]`,
     );
   }
-  for (const row of rows) out.get(row.group_id)?.push({ id: row.user_id, display: row.display_name ?? row.user_name });
+  for (const row of rows) out.get(row.group_id)?.push({ id: row.user_id, display: row.display ?? undefined });
   return out;
 }
 
@@ -115,15 +125,24 @@ export async function membersOf(db: Db, tenantId: string, groupIds: string[]): P
 export async function groupsOf(db: Db, tenantId: string, userIds: string[]): Promise<Map<string, Member[]>> {
   const out = new Map<string, Member[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return out;
+  // A user is in a few groups: they are ordered here, not by a join and a
+  // sort in SQL, which SQLite re-plans on every run (BENCHMARKS.md).
   const rows = await db
     .selectFrom('memberships as m')
-    .innerJoin('groups as g', 'g.id', 'm.group_id')
-    .select(['m.user_id', 'm.group_id', 'g.display_name'])
+    .select((eb) => [
+      'm.user_id',
+      'm.group_id',
+      eb.selectFrom('groups as g').select('g.display_name').whereRef('g.id', '=', 'm.group_id').as('display_name'),
+    ])
     .where('m.tenant_id', '=', tenantId)
     .where('m.user_id', 'in', userIds)
-    .orderBy('m.user_id')
-    .orderBy('g.display_name')
     .execute();
-  for (const row of rows) out.get(row.user_id)?.push({ id: row.group_id, display: row.display_name });
+  rows.sort((a, b) => byText(a.user_id, b.user_id) || byText(a.display_name ?? '', b.display_name ?? ''));
+  for (const row of rows) out.get(row.user_id)?.push({ id: row.group_id, display: row.display_name ?? undefined });
   return out;
+}
+
+/** Code-unit order, the same on both engines (their collations differ). */
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import type { Database, Dialect } from '../store/index.ts';
 import { PreconditionFailed } from './errors.ts';
 import type { Filter } from './filter.ts';
@@ -68,4 +68,16 @@ export async function inSlices<T>(ids: string[], work: (slice: string[]) => Prom
   const out: T[] = [];
   for (let i = 0; i < ids.length; i += size) out.push(...(await work(ids.slice(i, i + size))));
   return out;
+}
+
+/**
+ * A page's LIMIT and OFFSET as numbers in the SQL text rather than bound
+ * parameters: SQLite re-plans a statement whose LIMIT is a parameter every
+ * time the value is bound, which cost a list read more than the read itself
+ * (BENCHMARKS.md). The values are whole numbers from request.ts, held to
+ * the range both engines take.
+ */
+export function pageOf(startIndex: number, count: number): { limit: RawBuilder<number>; offset: RawBuilder<number> } {
+  const whole = (n: number) => Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.trunc(n)));
+  return { limit: sql.lit(whole(count)), offset: sql.lit(whole(startIndex - 1)) };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, now, readJson } from '../store/index.ts';
 import { InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
 import type { FilterTable } from './filter-sql.ts';
-import { filterToSql } from './filter-sql.ts';
+import { createListing } from './listing.ts';
 import { groupsOf } from './memberships.ts';
 import { applyOperation } from './patch.ts';
 import { checkPrecondition, type Db, type Repository, type RepositoryParts, type Stored } from './repository.ts';
@@ -89,6 +89,7 @@ function storedOf(row: Row, related?: Stored['related']): Stored {
 }
 
 export function createUsers({ db, dialect }: RepositoryParts): Repository {
+  const listing = createListing({ type: USER_TYPE, filter: USER_FILTER, columns: COLUMNS }, dialect);
   const taken = (userName: unknown) => new Uniqueness(`userName "${String(userName)}" is already in use in this tenant`);
 
   async function withGroups(executor: Db, tenantId: string, rows: Row[], related: boolean): Promise<Stored[]> {
@@ -170,23 +171,9 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
       return row ? (await withGroups(db, tenantId, [row], related))[0] : undefined;
     },
 
-    async list(tenantId, { filter, startIndex, count }, related) {
-      let query = db.selectFrom('users').where('users.tenant_id', '=', tenantId);
-      if (filter) query = query.where(filterToSql(USER_TYPE, USER_FILTER, dialect, filter));
-      const counted = async () =>
-        Number((await query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow()).total);
-      if (count === 0) return { total: await counted(), resources: [] };
-      const rows = await query
-        .select(COLUMNS.map((c) => `users.${c}` as const))
-        .orderBy('users.created_at')
-        .orderBy('users.id')
-        .limit(count)
-        .offset(startIndex - 1)
-        .execute();
-      // A first page that is not full holds every match, so it is the count:
-      // Entra's lookups by userName or displayName (0 or 1 match) skip a query.
-      const total = startIndex === 1 && rows.length < count ? rows.length : await counted();
-      return { total, resources: await withGroups(db, tenantId, rows, related) };
+    async list(tenantId, page, related) {
+      const { total, rows } = await listing.list(db, tenantId, page);
+      return { total, resources: await withGroups(db, tenantId, rows as unknown as Row[], related) };
     },
 
     async replace(tenantId, id, body, precondition, related) {

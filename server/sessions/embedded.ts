@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Logger } from '../log.ts';
-import { readJson, type Store } from '../store/index.ts';
+import { type Database, readJson, type Store } from '../store/index.ts';
+import { prepare } from '../store/prepared.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
@@ -13,6 +14,17 @@ import {
 } from './artifacts.ts';
 import type { Throttle, ThrottlePolicy, ThrottleState } from './index.ts';
 import { checkPolicy, stateAt } from './throttle-keys.ts';
+
+// Every token check finds two artifacts (the access token and its grant):
+// compiled once (server/store/prepared.ts).
+const findQuery = prepare((db: Kysely<Database>, v: { model: string; id: string; now: number }) =>
+  db
+    .selectFrom('oidc_artifacts')
+    .select(['payload', 'consumed_at'])
+    .where('model', '=', v.model)
+    .where('id', '=', v.id)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', v.now)])),
+);
 
 /**
  * oidc-provider artifacts in the directory store's `oidc_artifacts` table, so
@@ -65,15 +77,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
-      const row = await guarded(log, 'find', () =>
-        db
-          .selectFrom('oidc_artifacts')
-          .select(['payload', 'consumed_at'])
-          .where('model', '=', this.model)
-          .where('id', '=', id)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', Date.now())]))
-          .executeTakeFirst(),
-      );
+      const row = await guarded(log, 'find', () => findQuery.first(db, { model: this.model, id, now: Date.now() }));
       return row ? withConsumed(readJson<AdapterPayload>(row.payload), row.consumed_at) : undefined;
     }
 

@@ -1,0 +1,100 @@
+import type { Kysely } from 'kysely';
+import type { Dialect } from '../store/index.ts';
+import { type Prepared, prepare } from '../store/prepared.ts';
+import type { Filter } from './filter.ts';
+import { type FilterTable, filterToSql } from './filter-sql.ts';
+import { type Db, pageOf } from './repository.ts';
+import type { ResourceTypeDefinition } from './schemas.ts';
+
+/** What a list reads: a resource type's table, filter columns and the columns it returns. */
+export interface Listing {
+  type: ResourceTypeDefinition;
+  filter: FilterTable;
+  columns: readonly string[];
+}
+
+export interface Page {
+  filter?: Filter;
+  startIndex: number;
+  count: number;
+}
+
+type Lookup = Prepared<{ tenantId: string; value: string }, Record<string, unknown>>;
+
+/** Distinct lookups kept compiled (attribute × page); Entra uses one or two. */
+const KEPT_LOOKUPS = 64;
+
+/**
+ * The rows of one page of a list, in creation order, and how many match in all.
+ *
+ * Entra's own lists are lookups, `userName eq "…"` or `displayName eq "…"`
+ * before each create: those run as a query compiled once per attribute and
+ * page (server/store/prepared.ts), built by the same filterToSql as any
+ * other filter, so they match exactly what the general path would.
+ */
+export function createListing(listing: Listing, dialect: Dialect) {
+  const { table } = listing.filter;
+  const kept = new Map<string, Lookup>();
+
+  function query(db: Db, tenantId: string, filter: Filter | undefined) {
+    let q = (db as Kysely<any>).selectFrom(table).where(`${table}.tenant_id`, '=', tenantId);
+    if (filter) q = q.where(filterToSql(listing.type, listing.filter, dialect, filter));
+    return q;
+  }
+
+  function rowsOf(db: Db, tenantId: string, filter: Filter | undefined, startIndex: number, count: number) {
+    const page = pageOf(startIndex, count);
+    return query(db, tenantId, filter)
+      .select(listing.columns.map((c) => `${table}.${c}`))
+      .orderBy(`${table}.created_at`)
+      .orderBy(`${table}.id`)
+      .limit(page.limit)
+      .offset(page.offset);
+  }
+
+  /** The compiled form of `<attribute> eq "<text>"` at this page, or null where there is none. */
+  function lookup(db: Db, filter: Filter | undefined, startIndex: number, count: number): Lookup | null {
+    if (filter?.op !== 'eq' || typeof filter.compValue !== 'string' || !('attrPath' in filter)) return null;
+    const attrPath = filter.attrPath;
+    const key = `${attrPath}\u0000${startIndex}\u0000${count}`;
+    let prepared = kept.get(key);
+    if (prepared) {
+      kept.delete(key);
+    } else {
+      prepared = prepare((trx, v: { tenantId: string; value: string }) =>
+        rowsOf(trx, v.tenantId, { op: 'eq', attrPath, compValue: v.value }, startIndex, count),
+      );
+      try {
+        prepared.compile(db as Kysely<any>);
+      } catch {
+        // An attribute whose filter does not take the value as it is (not a
+        // text column), or no attribute at all: the general path answers.
+        return null;
+      }
+    }
+    // Most recently used last; the first key is the one to let go.
+    kept.set(key, prepared);
+    if (kept.size > KEPT_LOOKUPS) kept.delete(kept.keys().next().value as string);
+    return prepared;
+  }
+
+  return {
+    async list(db: Db, tenantId: string, { filter, startIndex, count }: Page): Promise<{ total: number; rows: Record<string, unknown>[] }> {
+      const counted = async () => {
+        const row = await query(db, tenantId, filter)
+          .select((eb) => eb.fn.countAll<number>().as('total'))
+          .executeTakeFirstOrThrow();
+        return Number(row.total);
+      };
+      if (count === 0) return { total: await counted(), rows: [] };
+      const compiled = lookup(db, filter, startIndex, count);
+      const rows = compiled
+        ? (await compiled.execute(db as Kysely<any>, { tenantId, value: (filter as { compValue: string }).compValue })).rows
+        : await rowsOf(db, tenantId, filter, startIndex, count).execute();
+      // A first page that is not full holds every match, so it is the count:
+      // Entra's lookups by userName or displayName (0 or 1 match) skip a query.
+      const total = startIndex === 1 && rows.length < count ? rows.length : await counted();
+      return { total, rows };
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+
+/**
+ * A query built and compiled once, then run with new values.
+ *
+ * Kysely builds an operation tree and compiles it to SQL on every call; on
+ * the token check and the SCIM lookups that was a fifth of a request's CPU
+ * (bench/, BENCHMARKS.md). Here the builder runs once per database, with
+ * stand-ins for the values that change; each run swaps the real values into
+ * the compiled parameter list. The SQL text is the same every time, so the
+ * store's statement cache (SQLite) and the server's plan cache see one query.
+ *
+ * Only values may be stand-ins, never identifiers, limits that change the
+ * SQL, or lists whose length changes the text (`in (…)`): those stay with
+ * ordinary Kysely queries.
+ */
+export interface Prepared<P, R> {
+  execute(db: Kysely<any>, values: P): Promise<QueryResult<R>>;
+  /** The first row, or undefined. */
+  first(db: Kysely<any>, values: P): Promise<R | undefined>;
+  /** Builds and compiles the query for this database now, throwing if it cannot be prepared. */
+  compile(db: Kysely<any>): void;
+}
+
+// A stand-in is a string no caller can produce by accident: the parameter
+// list is scanned for these after compiling.
+const STAND_IN = '\u0000securelogin-prepared\u0000';
+
+export function prepare<P extends Record<string, unknown>, R>(build: (db: Kysely<any>, values: P) => Compilable<R>): Prepared<P, R> {
+  // Keyed by the dialect's adapter, which a database shares with its
+  // transactions: the SQL is the same for both.
+  const compiled = new WeakMap<object, { query: CompiledQuery<R>; slots: (string | null)[] }>();
+
+  function compile(db: Kysely<any>) {
+    const dialect = db.getExecutor().adapter;
+    let entry = compiled.get(dialect);
+    if (entry) return entry;
+    const names = new Set<string>();
+    const standIns = new Proxy({} as P, {
+      get(_target, name) {
+        if (typeof name !== 'string') return undefined;
+        names.add(name);
+        return STAND_IN + name;
+      },
+    });
+    const query = build(db, standIns).compile();
+    const slots = query.parameters.map((value) =>
+      typeof value === 'string' && value.startsWith(STAND_IN) ? value.slice(STAND_IN.length) : null,
+    );
+    const used = new Set(slots.filter((slot) => slot !== null));
+    for (const name of names) {
+      // A stand-in that reached the SQL text instead of the parameters would
+      // run as a literal: refuse such a query when it is first built.
+      if (!used.has(name)) throw new Error(`prepared query: ${name} is not a plain parameter`);
+    }
+    entry = { query, slots };
+    compiled.set(dialect, entry);
+    return entry;
+  }
+
+  async function execute(db: Kysely<any>, values: P): Promise<QueryResult<R>> {
+    const { query, slots } = compile(db);
+    const parameters = query.parameters.map((constant, i) => {
+      const slot = slots[i];
+      return slot === null ? constant : values[slot as keyof P];
+    });
+    return db.executeQuery(CompiledQuery.raw(query.sql, parameters) as CompiledQuery<R>);
+  }
+
+  return {
+    execute,
+    compile,
+    async first(db, values) {
+      const result = await execute(db as Kysely<any>, values);
+      return result.rows[0];
+    },
+  };
+}
