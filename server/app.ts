@@ -110,6 +110,7 @@ function staticAssets(): Koa.Middleware {
 /** One line per request; no query string, since authorize and callback URLs carry codes and state. */
 function accessLog(log: Logger): Koa.Middleware {
   return async (ctx, next) => {
+    if (!log.isLevelEnabled('info')) return next();
     const started = process.hrtime.bigint();
     try {
       await next();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Database, now } from '../store/index.ts';
+import { prepare } from '../store/prepared.ts';
 import { InvalidName, NotAManager, UnknownUser } from './errors.ts';
 import { checkPasswordStrength, hashPassword } from './passwords.ts';
 import { getTenant, type Tenant } from './tenants.ts';
@@ -61,14 +62,18 @@ export async function findUserForSignIn(db: Db, tenantId: string, userName: stri
 }
 
 export async function findAccountById(db: Db, tenantId: string, id: string): Promise<Account | undefined> {
-  const row = await db
-    .selectFrom('users')
-    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'sign_in_disabled', 'password_hash'])
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  const row = await accountById.first(db, { tenantId, id });
   return row ? toAccount(row) : undefined;
 }
+
+// Read at every code exchange and refresh: compiled once (prepared.ts).
+const accountById = prepare((db: Db, v: { tenantId: string; id: string }) =>
+  db
+    .selectFrom('users')
+    .select(['id', 'tenant_id', 'user_name', 'role', 'active', 'sign_in_disabled', 'password_hash'])
+    .where('tenant_id', '=', v.tenantId)
+    .where('id', '=', v.id),
+);
 
 /**
  * Makes `userName` a manager of the tenant with this password. An existing

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Database, now, readJson } from '../store/index.ts';
+import { prepare } from '../store/prepared.ts';
 import { InvalidName, InvalidRedirectUri, UnknownClient } from './errors.ts';
 import { getTenant } from './tenants.ts';
 
@@ -107,9 +108,12 @@ export async function listClients(db: Db): Promise<(Client & { tenantDomain: str
 }
 
 export async function findClient(db: Db, id: string): Promise<(Client & { secretHash: string }) | undefined> {
-  const row = await db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await clientById.first(db, { id });
   return row ? { ...toClient(row), secretHash: row.secret_hash } : undefined;
 }
+
+// Read by the provider on every token request: compiled once (prepared.ts).
+const clientById = prepare((db: Db, v: { id: string }) => db.selectFrom('clients').selectAll().where('id', '=', v.id));
 
 export async function rotateClientSecret(db: Db, id: string): Promise<IssuedSecret> {
   const client = await findClient(db, id);

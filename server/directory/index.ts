@@ -39,4 +39,5 @@ export {
   removeTenant,
   setTenantDisabled,
   type Tenant,
+  tenantDomains,
 } from './tenants.ts';

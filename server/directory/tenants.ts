@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { type Database, isUniqueViolation, now } from '../store/index.ts';
+import { prepare } from '../store/prepared.ts';
 import { normaliseDomain } from './domains.ts';
 import { DomainTaken, InvalidName, LastDomain, UnknownDomain } from './errors.ts';
 
@@ -71,21 +72,28 @@ export async function findTenantByDomain(db: Db, domainInput: string): Promise<T
   return row ? findTenantById(db, row.tenant_id) : undefined;
 }
 
+// Read on every code exchange, refresh and token check: compiled once, and
+// without the ORDER BY that SQLite would re-plan on every run (prepared.ts).
+const tenantById = prepare((db: Db, v: { id: string }) => db.selectFrom('tenants').selectAll().where('id', '=', v.id));
+const domainRows = prepare((db: Db, v: { tenantId: string }) =>
+  db.selectFrom('domains').select(['domain', 'is_primary']).where('tenant_id', '=', v.tenantId),
+);
+
+/** A tenant's domains, the primary first, then by name. */
+export async function tenantDomains(db: Db, tenantId: string): Promise<string[]> {
+  const { rows } = await domainRows.execute(db, { tenantId });
+  rows.sort((a, b) => b.is_primary - a.is_primary || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
+  return rows.map((r) => r.domain);
+}
+
 export async function findTenantById(db: Db, id: string): Promise<Tenant | undefined> {
-  const tenant = await db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+  const [tenant, domains] = await Promise.all([tenantById.first(db, { id }), tenantDomains(db, id)]);
   if (!tenant) return undefined;
-  const domains = await db
-    .selectFrom('domains')
-    .select('domain')
-    .where('tenant_id', '=', id)
-    .orderBy('is_primary', 'desc')
-    .orderBy('domain')
-    .execute();
   return {
     id: tenant.id,
     name: tenant.name,
     disabled: tenant.disabled === 1,
-    domains: domains.map((d) => d.domain),
+    domains,
     createdAt: tenant.created_at,
   };
 }

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Kysely } from 'kysely';
 import type Provider from 'oidc-provider';
-import type { Account, Tenant } from '../directory/index.ts';
+import { type Account, type Tenant, tenantDomains } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
@@ -120,17 +120,10 @@ const standingQuery = prepare((db: Kysely<Database>, v: { tenantId: string; user
     .where('users.tenant_id', '=', v.tenantId),
 );
 
-const domainsQuery = prepare((db: Kysely<Database>, v: { tenantId: string }) =>
-  db.selectFrom('domains').select(['domain', 'is_primary']).where('tenant_id', '=', v.tenantId),
-);
-
 async function standingFor(db: Kysely<Database>, tenantId: string, userId: string, clientId: string): Promise<Standing> {
-  const [row, domains] = await Promise.all([
-    standingQuery.first(db, { tenantId, userId, clientId }),
-    domainsQuery.execute(db, { tenantId }),
-  ]);
+  const [row, domains] = await Promise.all([standingQuery.first(db, { tenantId, userId, clientId }), tenantDomains(db, tenantId)]);
   // A client's name is required, so none means no such client; a tenant has a domain or more.
-  if (!row || row.client_name == null || row.tenant_name == null || domains.rows.length === 0) {
+  if (!row || row.client_name == null || row.tenant_name == null || domains.length === 0) {
     return { refused: 'client, user or tenant removed' };
   }
   if (row.tenant_disabled) return { refused: 'tenant disabled' };
@@ -138,14 +131,12 @@ async function standingFor(db: Kysely<Database>, tenantId: string, userId: strin
   if (!row.active) return { refused: 'manager inactive in the directory' };
   if (row.sign_in_disabled) return { refused: 'manager disabled by the operator' };
   if (row.role !== 'manager') return { refused: 'no longer a manager' };
-  // Primary first, then by name, as the directory lists them.
-  const ordered = domains.rows.sort((a, b) => b.is_primary - a.is_primary || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
   return {
     tenant: {
       id: tenantId,
       name: row.tenant_name,
       disabled: false,
-      domains: ordered.map((r) => r.domain),
+      domains,
       createdAt: row.tenant_created_at as string,
     },
     client: { id: clientId, name: row.client_name },

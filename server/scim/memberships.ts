@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { isForeignKeyViolation, now } from '../store/index.ts';
+import { prepare } from '../store/prepared.ts';
 import { InvalidValue, TooMany } from './errors.ts';
 import { type Db, inSlices } from './repository.ts';
 import { isObject } from './resource.ts';
@@ -121,22 +122,32 @@ export async function membersOf(db: Db, tenantId: string, groupIds: string[]): P
   return out;
 }
 
-/** The groups of these users. */
-export async function groupsOf(db: Db, tenantId: string, userIds: string[]): Promise<Map<string, Member[]>> {
-  const out = new Map<string, Member[]>(userIds.map((id) => [id, []]));
-  if (userIds.length === 0) return out;
-  // A user is in a few groups: they are ordered here, not by a join and a
-  // sort in SQL, which SQLite re-plans on every run (BENCHMARKS.md).
-  const rows = await db
+function groupsQuery(db: Db, tenantId: string) {
+  return db
     .selectFrom('memberships as m')
     .select((eb) => [
       'm.user_id',
       'm.group_id',
       eb.selectFrom('groups as g').select('g.display_name').whereRef('g.id', '=', 'm.group_id').as('display_name'),
     ])
-    .where('m.tenant_id', '=', tenantId)
-    .where('m.user_id', 'in', userIds)
-    .execute();
+    .where('m.tenant_id', '=', tenantId);
+}
+
+const groupsOfOne = prepare((db: Db, v: { tenantId: string; userId: string }) =>
+  groupsQuery(db, v.tenantId).where('m.user_id', '=', v.userId),
+);
+
+/** The groups of these users. */
+export async function groupsOf(db: Db, tenantId: string, userIds: string[]): Promise<Map<string, Member[]>> {
+  const out = new Map<string, Member[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return out;
+  // A user is in a few groups: they are ordered here, not by a join and a
+  // sort in SQL, which SQLite re-plans on every run (BENCHMARKS.md). One
+  // user, the common case (every user read), is a query compiled once.
+  const rows =
+    userIds.length === 1
+      ? (await groupsOfOne.execute(db, { tenantId, userId: userIds[0] })).rows
+      : await groupsQuery(db, tenantId).where('m.user_id', 'in', userIds).execute();
   rows.sort((a, b) => byText(a.user_id, b.user_id) || byText(a.display_name ?? '', b.display_name ?? ''));
   for (const row of rows) out.get(row.user_id)?.push({ id: row.group_id, display: row.display_name ?? undefined });
   return out;

@@ -25,9 +25,35 @@ declare module 'koa' {
  */
 export function i18n<Key extends string>(catalogues: Catalogues<Key>): Koa.Middleware {
   return async (ctx, next) => {
-    const lang = (ctx.acceptsLanguages([...LANGUAGES]) || LANGUAGES[0]) as Language;
-    ctx.state.lang = lang;
-    ctx.state.t = translator(catalogues[lang], catalogues[LANGUAGES[0]]) as Translate;
+    // Worked out on first use: SCIM and the token endpoint never ask, and
+    // parsing Accept-Language on each of their requests showed in profiles.
+    let lang: Language | undefined;
+    let t: Translate | undefined;
+    const language = () => {
+      lang ??= (ctx.acceptsLanguages([...LANGUAGES]) || LANGUAGES[0]) as Language;
+      return lang;
+    };
+    Object.defineProperties(ctx.state, {
+      lang: {
+        get: language,
+        set: (value: Language) => {
+          lang = value;
+        },
+        enumerable: true,
+        configurable: true,
+      },
+      t: {
+        get: () => {
+          t ??= translator(catalogues[language()], catalogues[LANGUAGES[0]]) as Translate;
+          return t;
+        },
+        set: (value: Translate) => {
+          t = value;
+        },
+        enumerable: true,
+        configurable: true,
+      },
+    });
     await next();
   };
 }
