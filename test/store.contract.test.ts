@@ -100,6 +100,37 @@ describe.each(backends)('the directory store on $name', (backend) => {
       expect(await migrateToLatest(store.db, store.dialect)).toEqual([]);
       expect((await getTenant(store.db, domain)).name).toBe('Kept');
     });
+
+    it('index sessions by uid and artifacts by grant id, leaving the rows without one out', async () => {
+      const stamp = Date.now() + 3_600_000;
+      const rows = Array.from({ length: 2_000 }, (_, i) => ({
+        model: i % 100 === 0 ? 'Session' : 'AccessToken',
+        id: `plan-${i}`,
+        payload: '{}',
+        grant_id: i % 100 === 0 ? null : `grant-${i % 50}`,
+        uid: i % 100 === 0 ? `uid-${i}` : null,
+        user_code: null,
+        expires_at: stamp,
+        consumed_at: null,
+      }));
+      await store.db.insertInto('oidc_artifacts').values(rows).execute();
+      await sql`analyze`.execute(store.db);
+      const explain = store.dialect === 'postgres' ? 'explain' : 'explain query plan';
+      for (const [query, index] of [
+        [sql`select payload from oidc_artifacts where model = 'Session' and uid = 'uid-100'`, 'oidc_artifacts_uid'],
+        [sql`delete from oidc_artifacts where grant_id = 'grant-7'`, 'oidc_artifacts_grant'],
+      ] as const) {
+        const { rows: plan } = await sql`${sql.raw(explain)} ${query}`.execute(store.db);
+        expect(JSON.stringify(plan)).toContain(index);
+      }
+      const { rows: definitions } = await (store.dialect === 'postgres'
+        ? sql`select indexdef as sql from pg_indexes where indexname in ('oidc_artifacts_uid', 'oidc_artifacts_grant')`
+        : sql`select sql from sqlite_master where name in ('oidc_artifacts_uid', 'oidc_artifacts_grant')`
+      ).execute(store.db);
+      expect(definitions).toHaveLength(2);
+      for (const row of definitions as { sql: string }[]) expect(row.sql.toLowerCase()).toMatch(/where .*is not null/);
+      await store.db.deleteFrom('oidc_artifacts').where('id', 'like', 'plan-%').execute();
+    });
   });
 
   describe('tenants and domains', () => {
