@@ -90,13 +90,8 @@ export interface Member {
   display: string | undefined;
 }
 
-/** The members of these groups, each group's in user id order; refuses more than MAX_MEMBERS_PER_RESPONSE in all. */
-export async function membersOf(db: Db, tenantId: string, groupIds: string[]): Promise<Map<string, Member[]>> {
-  const out = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
-  if (groupIds.length === 0) return out;
-  // No join and no sort to do: the primary key (group_id, user_id) is the
-  // order, and SQLite re-plans joins on every run (BENCHMARKS.md).
-  const rows = await db
+function membersQuery(db: Db, tenantId: string) {
+  return db
     .selectFrom('memberships as m')
     .select((eb) => [
       'm.group_id',
@@ -108,11 +103,24 @@ export async function membersOf(db: Db, tenantId: string, groupIds: string[]): P
         .as('display'),
     ])
     .where('m.tenant_id', '=', tenantId)
-    .where('m.group_id', 'in', groupIds)
-    .orderBy('m.group_id')
-    .orderBy('m.user_id')
-    .limit(sql.lit(MAX_MEMBERS_PER_RESPONSE + 1))
-    .execute();
+    .limit(sql.lit(MAX_MEMBERS_PER_RESPONSE + 1));
+}
+
+const membersOfOne = prepare((db: Db, v: { tenantId: string; groupId: string }) =>
+  membersQuery(db, v.tenantId).where('m.group_id', '=', v.groupId).orderBy('m.user_id'),
+);
+
+/** The members of these groups, each group's in user id order; refuses more than MAX_MEMBERS_PER_RESPONSE in all. */
+export async function membersOf(db: Db, tenantId: string, groupIds: string[]): Promise<Map<string, Member[]>> {
+  const out = new Map<string, Member[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return out;
+  // No join and no sort to do: the primary key (group_id, user_id) is the
+  // order, and SQLite re-plans joins on every run (BENCHMARKS.md). One
+  // group, the common case (every group read), is a query compiled once.
+  const rows =
+    groupIds.length === 1
+      ? (await membersOfOne.execute(db, { tenantId, groupId: groupIds[0] })).rows
+      : await membersQuery(db, tenantId).where('m.group_id', 'in', groupIds).orderBy('m.group_id').orderBy('m.user_id').execute();
   if (rows.length > MAX_MEMBERS_PER_RESPONSE) {
     throw new TooMany(
       `more than ${MAX_MEMBERS_PER_RESPONSE} members to return; ask with excludedAttributes=members, or filter with members[value eq "<id>"]`,
