@@ -150,9 +150,18 @@ export async function startBaseline(logFile: string): Promise<Child> {
   });
 }
 
+/** The Node flags `npm start` (and the Dockerfile) run the server with. */
+function startFlags(root: string): string[] {
+  const start: string = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start;
+  const words = start.split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'server/main.ts') throw new Error(`npm start is not "node [flags] server/main.ts": ${start}`);
+  return words.slice(1, -1);
+}
+
 /**
- * The product as it runs in production: `node server/main.ts`, its own
- * process, configured by environment only. `profileDir` adds --cpu-prof.
+ * The product as it runs in production: `node server/main.ts` with the
+ * flags of `npm start`, its own process, configured by environment only.
+ * `profileDir` adds --cpu-prof.
  */
 export async function startServer(options: {
   env: Record<string, string | undefined>;
@@ -167,7 +176,7 @@ export async function startServer(options: {
   return launch({
     name: 'server',
     command: process.execPath,
-    args: [...args, path.join(options.root ?? ROOT, 'server/main.ts')],
+    args: [...startFlags(options.root ?? ROOT), ...args, path.join(options.root ?? ROOT, 'server/main.ts')],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...options.env, PORT: String(port), PUBLIC_URL: url },
     url,
     logFile: options.logFile,

@@ -81,7 +81,10 @@ describe('Dockerfile', () => {
     expect(froms.at(-1)).toBe('FROM node:24-slim');
     expect(instructions.filter((line) => line.startsWith('USER ')).at(-1)).toBe('USER node');
     expect(instructions.some((line) => line.startsWith('HEALTHCHECK ') && line.includes('/readyz'))).toBe(true);
-    expect(instructions.find((line) => line.startsWith('CMD '))).toBe('CMD ["node", "server/main.ts"]');
+    // The image runs the server as `npm start` does, with the same Node flags.
+    const start = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start.split(' ');
+    expect(start.at(-1)).toBe('server/main.ts');
+    expect(instructions.find((line) => line.startsWith('CMD '))).toBe(`CMD ${JSON.stringify(start).replaceAll(',', ', ')}`);
   });
 
   it('copies only what exists and what .dockerignore does not exclude', () => {
