@@ -86,6 +86,23 @@ describe.each(backends)('queries compiled once, on $name', (backend) => {
     expect(() => changed.compile(store.db)).toThrow('userName is not a plain parameter');
   });
 
+  it.runIf(backend.name === 'PostgreSQL')('go to PostgreSQL as named statements, which outlive a column added meanwhile', async () => {
+    await store.db
+      .transaction()
+      .execute(async (trx) => {
+        expect((await userByName.first(trx, { tenantId: tenantA, userName: 'bob@a.example' }))?.user_name).toBe('bob@a.example');
+        const { rows } = await sql<{ name: string; statement: string }>`select name, statement from pg_prepared_statements`.execute(trx);
+        expect(rows.find((row) => row.name.startsWith('securelogin_') && row.statement.includes('"user_name" = $2'))).toBeDefined();
+        // A migration on another instance adds a column: the statement is re-planned, not broken.
+        await sql`alter table users add column prepared_probe text`.execute(trx);
+        expect((await userByName.first(trx, { tenantId: tenantA, userName: 'bob@a.example' }))?.user_name).toBe('bob@a.example');
+        throw new Error('roll back the probe column');
+      })
+      .catch((error: Error) => {
+        if (error.message !== 'roll back the probe column') throw error;
+      });
+  });
+
   describe('SCIM lookups', () => {
     const listing = () => createListing({ type: USER_TYPE, filter: USER_FILTER, columns: ['id', 'user_name'] }, store.dialect);
     const lookup = (value: string) => ({ op: 'eq', attrPath: 'userName', compValue: value }) as const;

@@ -113,7 +113,12 @@ export async function findClient(db: Db, id: string): Promise<(Client & { secret
 }
 
 // Read by the provider on every token request: compiled once (prepared.ts).
-const clientById = prepare((db: Db, v: { id: string }) => db.selectFrom('clients').selectAll().where('id', '=', v.id));
+const clientById = prepare((db: Db, v: { id: string }) =>
+  db
+    .selectFrom('clients')
+    .select(['id', 'tenant_id', 'name', 'secret_hash', 'redirect_uris', 'created_at', 'secret_rotated_at'])
+    .where('id', '=', v.id),
+);
 
 export async function rotateClientSecret(db: Db, id: string): Promise<IssuedSecret> {
   const client = await findClient(db, id);

@@ -74,7 +74,9 @@ export async function findTenantByDomain(db: Db, domainInput: string): Promise<T
 
 // Read on every code exchange, refresh and token check: compiled once, and
 // without the ORDER BY that SQLite would re-plan on every run (prepared.ts).
-const tenantById = prepare((db: Db, v: { id: string }) => db.selectFrom('tenants').selectAll().where('id', '=', v.id));
+const tenantById = prepare((db: Db, v: { id: string }) =>
+  db.selectFrom('tenants').select(['id', 'name', 'disabled', 'created_at']).where('id', '=', v.id),
+);
 const domainRows = prepare((db: Db, v: { tenantId: string }) =>
   db.selectFrom('domains').select(['domain', 'is_primary']).where('tenant_id', '=', v.tenantId),
 );

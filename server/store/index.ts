@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { migrateToLatest } from './migrations.ts';
+import { statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export type { Database } from './schema.ts';
@@ -85,6 +86,22 @@ function keepingStatements(database: SQLite.Database): SqliteDatabase {
   };
 }
 
+/**
+ * Sends the queries prepared.ts compiles once as named statements: each
+ * connection then parses and plans one of them once, not on every run,
+ * which was most of PostgreSQL's CPU per SCIM read (BENCHMARKS.md). Any
+ * other SQL goes as before. A named statement outlives schema changes as
+ * long as its result columns do not change: those queries name their
+ * columns instead of selecting *.
+ */
+function namingPrepared(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
+    const name = typeof text === 'string' ? statementName(text) : undefined;
+    return name ? query({ name, text, values }, callback) : query(text, values, callback);
+  }) as typeof client.query;
+}
+
 function openPostgres(databaseUrl: string): Store {
   // keepAlive: a connection whose server vanished without a word (a network
   // partition, a failed-over host) is noticed instead of waited on forever.
@@ -94,7 +111,10 @@ function openPostgres(databaseUrl: string): Store {
   // Nor may a client that is checked out: pg emits 'error' on it as well as
   // rejecting its query, and the pool listens only while the client is idle.
   // The query's caller gets the error; the pool drops the broken client.
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    namingPrepared(client);
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const url = new URL(databaseUrl);
   url.password = '';

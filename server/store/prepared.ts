@@ -26,6 +26,17 @@ export interface Prepared<P, R> {
 // list is scanned for these after compiling.
 const STAND_IN = '\u0000securelogin-prepared\u0000';
 
+// Every SQL text compiled here, and the statement name PostgreSQL knows it by.
+const names = new Map<string, string>();
+
+/**
+ * The name under which a compiled-once query is kept on each PostgreSQL
+ * connection (store/index.ts), or undefined for any other SQL.
+ */
+export function statementName(text: string): string | undefined {
+  return names.get(text);
+}
+
 export function prepare<P extends Record<string, unknown>, R>(build: (db: Kysely<any>, values: P) => Compilable<R>): Prepared<P, R> {
   // Keyed by the dialect's adapter, which a database shares with its
   // transactions: the SQL is the same for both.
@@ -35,11 +46,11 @@ export function prepare<P extends Record<string, unknown>, R>(build: (db: Kysely
     const dialect = db.getExecutor().adapter;
     let entry = compiled.get(dialect);
     if (entry) return entry;
-    const names = new Set<string>();
+    const asked = new Set<string>();
     const standIns = new Proxy({} as P, {
       get(_target, name) {
         if (typeof name !== 'string') return undefined;
-        names.add(name);
+        asked.add(name);
         return STAND_IN + name;
       },
     });
@@ -48,11 +59,12 @@ export function prepare<P extends Record<string, unknown>, R>(build: (db: Kysely
       typeof value === 'string' && value.startsWith(STAND_IN) ? value.slice(STAND_IN.length) : null,
     );
     const used = new Set(slots.filter((slot) => slot !== null));
-    for (const name of names) {
+    for (const name of asked) {
       // A stand-in that reached the SQL text instead of the parameters would
       // run as a literal: refuse such a query when it is first built.
       if (!used.has(name)) throw new Error(`prepared query: ${name} is not a plain parameter`);
     }
+    if (!names.has(query.sql)) names.set(query.sql, `securelogin_${names.size + 1}`);
     entry = { query, slots };
     compiled.set(dialect, entry);
     return entry;
