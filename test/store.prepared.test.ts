@@ -75,6 +75,28 @@ describe.each(backends)('queries compiled once, on $name', (backend) => {
     expect(await userByName.first(store.db, { tenantId: tenantB, userName: 'carol@b.example' })).toBeUndefined();
   });
 
+  it('never read another request’s uncommitted rows while its transaction is open', async () => {
+    let inserted!: () => void;
+    let release!: () => void;
+    const insertedYet = new Promise<void>((resolve) => {
+      inserted = resolve;
+    });
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const open = store.db.transaction().execute(async (trx) => {
+      await trx.insertInto('users').values(provisionedUserRow(tenantB, 'dave@b.example')).execute();
+      inserted();
+      await gate;
+      throw new Error('roll back');
+    });
+    await insertedYet;
+    const read = userByName.first(store.db, { tenantId: tenantB, userName: 'dave@b.example' });
+    release();
+    await expect(open).rejects.toThrow('roll back');
+    expect(await read).toBeUndefined();
+  });
+
   it('refuse a value that would be written into the SQL instead of bound', () => {
     const literal = prepare((db: Kysely<Database>, v: { userName: string }) =>
       db.selectFrom('users').select('id').where('user_name', '=', sql.lit(v.userName)),

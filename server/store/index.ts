@@ -5,7 +5,7 @@ import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { migrateToLatest } from './migrations.ts';
-import { statementName } from './prepared.ts';
+import { readDirectly, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export type { Database } from './schema.ts';
@@ -45,7 +45,17 @@ function openSqlite(dataDir: string): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: keepingStatements(database) }) });
+  const statements = keepingStatements(database);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  // Kysely's executor costs more than SQLite's lookup itself (promises, a
+  // connection mutex); a read outside any transaction needs none of it.
+  // Inside one (another request's, open across awaits) it queues as before,
+  // so it never sees uncommitted rows.
+  readDirectly(db, (text, parameters) => {
+    if (database.inTransaction) return undefined;
+    const statement = statements.prepare(text) as SQLite.Statement;
+    return statement.reader ? statement.all(parameters as unknown[]) : undefined;
+  });
   return {
     db,
     dialect: 'sqlite',

@@ -37,6 +37,19 @@ export function statementName(text: string): string | undefined {
   return names.get(text);
 }
 
+/** Runs a read on the connection at once, or answers undefined when it must queue behind Kysely's. */
+export type DirectReader = (text: string, parameters: readonly unknown[]) => unknown[] | undefined;
+const direct = new WeakMap<object, DirectReader>();
+
+/**
+ * Lets compiled-once reads on this database skip Kysely's executor (store/
+ * index.ts, for SQLite: better-sqlite3 runs a statement synchronously, so a
+ * read outside a transaction cannot interleave with anything).
+ */
+export function readDirectly(db: Kysely<any>, reader: DirectReader): void {
+  direct.set(db, reader);
+}
+
 export function prepare<P extends Record<string, unknown>, R>(build: (db: Kysely<any>, values: P) => Compilable<R>): Prepared<P, R> {
   // Keyed by the dialect's adapter, which a database shares with its
   // transactions: the SQL is the same for both.
@@ -79,6 +92,8 @@ export function prepare<P extends Record<string, unknown>, R>(build: (db: Kysely
       const slot = slots[i];
       return slot === null ? constant : values[slot as keyof P];
     });
+    const rows = direct.get(db)?.(query.sql, parameters);
+    if (rows) return { rows: rows as R[] };
     return db.executeQuery(CompiledQuery.raw(query.sql, parameters) as CompiledQuery<R>);
   }
 
