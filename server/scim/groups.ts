@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, now, readJson } from '../store/index.ts';
-import { prepare } from '../store/prepared.ts';
 import { InvalidPath, InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
 import type { Filter } from './filter.ts';
 import type { FilterTable } from './filter-sql.ts';
@@ -80,14 +79,6 @@ interface MemberEdit {
 }
 
 export function createGroups({ db, dialect }: RepositoryParts): Repository {
-  // Every read and change of one group starts here: compiled once (server/store/prepared.ts).
-  const byId = (trx: Db, v: { tenantId: string; id: string }) =>
-    trx.selectFrom('groups').select(COLUMNS).where('tenant_id', '=', v.tenantId).where('id', '=', v.id);
-  const rowById = prepare(byId);
-  // See users.ts: PostgreSQL serialises concurrent changes of one group here.
-  const rowForUpdate = prepare((trx: Db, v: { tenantId: string; id: string }) =>
-    byId(trx, v).$if(dialect === 'postgres', (q) => q.forUpdate()),
-  );
   const listing = createListing({ type: GROUP_TYPE, filter: GROUP_FILTER, columns: COLUMNS }, dialect);
   const taken = (name: unknown) => new Uniqueness(`a group named "${String(name)}" already exists in this tenant`);
 
@@ -102,7 +93,7 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
   }
 
   async function lockRow(trx: Db, tenantId: string, id: string): Promise<Row> {
-    const row = await rowForUpdate.first(trx, { tenantId, id });
+    const row = (await listing.findForUpdate(trx, tenantId, id)) as Row | undefined;
     if (!row) throw new NotFound(`no Group with id "${id}"`);
     return row;
   }
@@ -202,7 +193,7 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
     },
 
     async find(tenantId, id, related) {
-      const row = await rowById.first(db, { tenantId, id });
+      const row = (await listing.find(db, tenantId, id)) as Row | undefined;
       return row ? (await withMembers(db, tenantId, [row], related))[0] : undefined;
     },
 

@@ -25,7 +25,8 @@ type Lookup = Prepared<{ tenantId: string; value: string }, Record<string, unkno
 const KEPT_LOOKUPS = 64;
 
 /**
- * The rows of one page of a list, in creation order, and how many match in all.
+ * A resource table's reads: one row by id (for reading, or locked for a
+ * change), and one page of a list, in creation order, with how many match in all.
  *
  * Entra's own lists are lookups, `userName eq "…"` or `displayName eq "…"`
  * before each create: those run as a query compiled once per attribute and
@@ -78,7 +79,26 @@ export function createListing(listing: Listing, dialect: Dialect) {
     return prepared;
   }
 
+  // Every read and change of one resource starts here: compiled once.
+  const byId = (db: Db, v: { tenantId: string; id: string }) =>
+    (db as Kysely<any>)
+      .selectFrom(table)
+      .select([...listing.columns])
+      .where('tenant_id', '=', v.tenantId)
+      .where('id', '=', v.id);
+  const rowById = prepare(byId);
+  // PostgreSQL: concurrent changes of one resource queue here instead of
+  // losing each other's writes. SQLite runs one write transaction at a time.
+  const rowForUpdate = prepare((db: Db, v: { tenantId: string; id: string }) =>
+    byId(db, v).$if(dialect === 'postgres', (q) => q.forUpdate()),
+  );
+
   return {
+    /** The row with this id in this tenant. */
+    find: (db: Db, tenantId: string, id: string) => rowById.first(db as Kysely<any>, { tenantId, id }),
+    /** The same, locked for the rest of the transaction on PostgreSQL. */
+    findForUpdate: (db: Db, tenantId: string, id: string) => rowForUpdate.first(db as Kysely<any>, { tenantId, id }),
+
     async list(db: Db, tenantId: string, { filter, startIndex, count }: Page): Promise<{ total: number; rows: Record<string, unknown>[] }> {
       const counted = async () => {
         const row = await query(db, tenantId, filter)

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, now, readJson } from '../store/index.ts';
-import { prepare } from '../store/prepared.ts';
 import { InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
 import type { FilterTable } from './filter-sql.ts';
 import { createListing } from './listing.ts';
@@ -90,15 +89,6 @@ function storedOf(row: Row, related?: Stored['related']): Stored {
 }
 
 export function createUsers({ db, dialect }: RepositoryParts): Repository {
-  // Every read and change of one user starts here: compiled once (server/store/prepared.ts).
-  const byId = (trx: Db, v: { tenantId: string; id: string }) =>
-    trx.selectFrom('users').select(COLUMNS).where('tenant_id', '=', v.tenantId).where('id', '=', v.id);
-  const rowById = prepare(byId);
-  // PostgreSQL: concurrent PATCHes of one user queue here instead of losing
-  // each other's changes. SQLite runs one write transaction at a time anyway.
-  const rowForUpdate = prepare((trx: Db, v: { tenantId: string; id: string }) =>
-    byId(trx, v).$if(dialect === 'postgres', (q) => q.forUpdate()),
-  );
   const listing = createListing({ type: USER_TYPE, filter: USER_FILTER, columns: COLUMNS }, dialect);
   const taken = (userName: unknown) => new Uniqueness(`userName "${String(userName)}" is already in use in this tenant`);
 
@@ -113,7 +103,7 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
   }
 
   async function lockRow(trx: Db, tenantId: string, id: string): Promise<Row> {
-    const row = await rowForUpdate.first(trx, { tenantId, id });
+    const row = (await listing.findForUpdate(trx, tenantId, id)) as Row | undefined;
     if (!row) throw new NotFound(`no User with id "${id}"`);
     return row;
   }
@@ -169,7 +159,7 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
     },
 
     async find(tenantId, id, related) {
-      const row = await rowById.first(db, { tenantId, id });
+      const row = (await listing.find(db, tenantId, id)) as Row | undefined;
       return row ? (await withGroups(db, tenantId, [row], related))[0] : undefined;
     },
 
