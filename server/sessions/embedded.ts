@@ -1,8 +1,9 @@
-import { type Kysely, sql } from 'kysely';
+import { type Insertable, type Kysely, sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Logger } from '../log.ts';
 import { type Database, readJson, type Store } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
+import type { OidcArtifactTable } from '../store/schema.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
@@ -24,6 +25,47 @@ const findQuery = prepare((db: Kysely<Database>, v: { model: string; id: string;
     .where('model', '=', v.model)
     .where('id', '=', v.id)
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', v.now)])),
+);
+
+// Every token issued or rotated writes one or more artifacts: compiled once.
+const upsertQuery = prepare((db: Kysely<Database>, row: Insertable<OidcArtifactTable>) =>
+  db
+    .insertInto('oidc_artifacts')
+    .values({
+      model: row.model,
+      id: row.id,
+      payload: row.payload,
+      grant_id: row.grant_id,
+      uid: row.uid,
+      user_code: row.user_code,
+      expires_at: row.expires_at,
+      consumed_at: row.consumed_at,
+    })
+    .onConflict((oc) =>
+      oc.columns(['model', 'id']).doUpdateSet({
+        payload: (eb) => eb.ref('excluded.payload'),
+        grant_id: (eb) => eb.ref('excluded.grant_id'),
+        uid: (eb) => eb.ref('excluded.uid'),
+        user_code: (eb) => eb.ref('excluded.user_code'),
+        expires_at: (eb) => eb.ref('excluded.expires_at'),
+        // Once consumed, always consumed: re-saving an artifact must never make a code usable again.
+        consumed_at: sql<number | null>`coalesce(oidc_artifacts.consumed_at, excluded.consumed_at)`,
+      }),
+    ),
+);
+
+// Every code exchange and refresh consumes one artifact.
+const consumeQuery = prepare((db: Kysely<Database>, v: { model: string; id: string; now: number }) =>
+  db
+    .updateTable('oidc_artifacts')
+    .set({ consumed_at: v.now })
+    .where('model', '=', v.model)
+    .where('id', '=', v.id)
+    .where('consumed_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', v.now)])),
+);
+const consumedQuery = prepare((db: Kysely<Database>, v: { model: string; id: string }) =>
+  db.selectFrom('oidc_artifacts').select(['grant_id', 'consumed_at']).where('model', '=', v.model).where('id', '=', v.id),
 );
 
 /**
@@ -57,23 +99,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
         expires_at: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : null,
         consumed_at: consumedAtMs,
       };
-      await guarded(log, 'upsert', () =>
-        db
-          .insertInto('oidc_artifacts')
-          .values(row)
-          .onConflict((oc) =>
-            oc.columns(['model', 'id']).doUpdateSet({
-              payload: (eb) => eb.ref('excluded.payload'),
-              grant_id: (eb) => eb.ref('excluded.grant_id'),
-              uid: (eb) => eb.ref('excluded.uid'),
-              user_code: (eb) => eb.ref('excluded.user_code'),
-              expires_at: (eb) => eb.ref('excluded.expires_at'),
-              // Once consumed, always consumed: re-saving an artifact must never make a code usable again.
-              consumed_at: sql<number | null>`coalesce(oidc_artifacts.consumed_at, excluded.consumed_at)`,
-            }),
-          )
-          .execute(),
-      );
+      await guarded(log, 'upsert', () => upsertQuery.execute(db, row));
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -109,21 +135,9 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
         const now = Date.now();
         // The WHERE makes this the one place a race is decided: of two
         // concurrent consumes, the engine lets exactly one UPDATE match.
-        const result = await db
-          .updateTable('oidc_artifacts')
-          .set({ consumed_at: now })
-          .where('model', '=', this.model)
-          .where('id', '=', id)
-          .where('consumed_at', 'is', null)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 1) return { won: true };
-        const row = await db
-          .selectFrom('oidc_artifacts')
-          .select(['grant_id', 'consumed_at'])
-          .where('model', '=', this.model)
-          .where('id', '=', id)
-          .executeTakeFirst();
+        const result = await consumeQuery.execute(db, { model: this.model, id, now });
+        if (Number(result.numAffectedRows) === 1) return { won: true };
+        const row = await consumedQuery.first(db, { model: this.model, id });
         // An artifact that expired between find and consume is gone, not replayed: no revocation for it.
         return { won: false, alreadyConsumed: row?.consumed_at != null, grantId: row?.grant_id ?? undefined };
       });
