@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addTenant } from '../server/directory/index.ts';
-import { createListing } from '../server/scim/listing.ts';
+import { resourceTable } from '../server/scim/table.ts';
 import { USER_TYPE } from '../server/scim/schemas.ts';
 import { USER_FILTER } from '../server/scim/users.ts';
 import { type Database, openStore, type Store } from '../server/store/index.ts';
@@ -126,7 +126,7 @@ describe.each(backends)('queries compiled once, on $name', (backend) => {
   });
 
   describe('SCIM lookups', () => {
-    const listing = () => createListing({ type: USER_TYPE, filter: USER_FILTER, columns: ['id', 'user_name'] }, store.dialect);
+    const listing = () => resourceTable({ type: USER_TYPE, filter: USER_FILTER, columns: ['id', 'user_name'] }, store.dialect);
     const lookup = (value: string) => ({ op: 'eq', attrPath: 'userName', compValue: value }) as const;
 
     it('keep tenants apart and match userName without regard to case, call after call', async () => {

@@ -3,13 +3,13 @@ import { isUniqueViolation, now, readJson } from '../store/index.ts';
 import { InvalidPath, InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
 import type { Filter } from './filter.ts';
 import type { FilterTable } from './filter-sql.ts';
-import { createListing } from './listing.ts';
 import { addMembers, type Member, memberIds, membersOf, removeAllMembers, removeMembers } from './memberships.ts';
 import { applyOperation, type PatchOpName } from './patch.ts';
 import type { PatchPath } from './paths.ts';
 import { checkPrecondition, type Db, type Repository, type RepositoryParts, type Stored } from './repository.ts';
 import { checkDocument, type Document, isObject, readResource, sameJson } from './resource.ts';
 import { findAttribute, GROUP_SCHEMA, GROUP_TYPE } from './schemas.ts';
+import { resourceTable } from './table.ts';
 import { matchesValue } from './value-filter.ts';
 
 /** Exported for the filter tests' query plans. */
@@ -79,7 +79,7 @@ interface MemberEdit {
 }
 
 export function createGroups({ db, dialect }: RepositoryParts): Repository {
-  const listing = createListing({ type: GROUP_TYPE, filter: GROUP_FILTER, columns: COLUMNS }, dialect);
+  const listing = resourceTable({ type: GROUP_TYPE, filter: GROUP_FILTER, columns: COLUMNS }, dialect);
   const taken = (name: unknown) => new Uniqueness(`a group named "${String(name)}" already exists in this tenant`);
 
   async function withMembers(executor: Db, tenantId: string, rows: Row[], related: boolean): Promise<Stored[]> {
@@ -147,12 +147,12 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
     if (!membersChanged && sameJson(document, readJson(row.attributes))) return (await withMembers(trx, tenantId, [row], related))[0];
     const stamp = now();
     try {
-      await trx
-        .updateTable('groups')
-        .set({ ...columns, attributes: JSON.stringify(document), version: row.version + 1, updated_at: stamp })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', row.id)
-        .execute();
+      await listing.update(trx, tenantId, row.id, {
+        ...columns,
+        attributes: JSON.stringify(document),
+        version: row.version + 1,
+        updated_at: stamp,
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw taken(document.displayName);
       throw error;
@@ -182,7 +182,7 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
       };
       try {
         return await db.transaction().execute(async (trx) => {
-          await trx.insertInto('groups').values(row).execute();
+          await listing.insert(trx, row);
           await addMembers(trx, tenantId, row.id, ids);
           return (await withMembers(trx, tenantId, [{ ...row, attributes: document }], related))[0];
         });

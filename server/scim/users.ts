@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, now, readJson } from '../store/index.ts';
 import { InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
 import type { FilterTable } from './filter-sql.ts';
-import { createListing } from './listing.ts';
 import { groupsOf } from './memberships.ts';
 import { applyOperation } from './patch.ts';
 import { checkPrecondition, type Db, type Repository, type RepositoryParts, type Stored } from './repository.ts';
 import { checkDocument, type Document, isObject, readResource, sameJson } from './resource.ts';
 import { USER_TYPE } from './schemas.ts';
+import { resourceTable } from './table.ts';
 
 /** Exported for the filter tests' query plans. */
 export const USER_FILTER: FilterTable = {
@@ -89,7 +89,7 @@ function storedOf(row: Row, related?: Stored['related']): Stored {
 }
 
 export function createUsers({ db, dialect }: RepositoryParts): Repository {
-  const listing = createListing({ type: USER_TYPE, filter: USER_FILTER, columns: COLUMNS }, dialect);
+  const listing = resourceTable({ type: USER_TYPE, filter: USER_FILTER, columns: COLUMNS }, dialect);
   const taken = (userName: unknown) => new Uniqueness(`userName "${String(userName)}" is already in use in this tenant`);
 
   async function withGroups(executor: Db, tenantId: string, rows: Row[], related: boolean): Promise<Stored[]> {
@@ -115,12 +115,13 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
     const stamp = now();
     const active = document.active === undefined ? row.active : document.active === false ? 0 : 1;
     try {
-      await trx
-        .updateTable('users')
-        .set({ ...columns, active, attributes: JSON.stringify(document), version: row.version + 1, updated_at: stamp })
-        .where('tenant_id', '=', tenantId)
-        .where('id', '=', row.id)
-        .execute();
+      await listing.update(trx, tenantId, row.id, {
+        ...columns,
+        active,
+        attributes: JSON.stringify(document),
+        version: row.version + 1,
+        updated_at: stamp,
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw taken(document.userName);
       throw error;
@@ -150,7 +151,7 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
         updated_at: stamp,
       };
       try {
-        await db.insertInto('users').values(row).execute();
+        await listing.insert(db, row);
       } catch (error) {
         if (isUniqueViolation(error)) throw taken(columns.user_name);
         throw error;

@@ -6,7 +6,7 @@ import { type FilterTable, filterToSql } from './filter-sql.ts';
 import { type Db, pageOf } from './repository.ts';
 import type { ResourceTypeDefinition } from './schemas.ts';
 
-/** What a list reads: a resource type's table, filter columns and the columns it returns. */
+/** A resource type's table, its filter columns and the columns a read returns. */
 export interface Listing {
   type: ResourceTypeDefinition;
   filter: FilterTable;
@@ -25,15 +25,17 @@ type Lookup = Prepared<{ tenantId: string; value: string }, Record<string, unkno
 const KEPT_LOOKUPS = 64;
 
 /**
- * A resource table's reads: one row by id (for reading, or locked for a
- * change), and one page of a list, in creation order, with how many match in all.
+ * A resource table's reads and writes: one row by id (for reading, or locked
+ * for a change), one page of a list in creation order with how many match in
+ * all, and a row inserted or changed. Each is compiled once
+ * (server/store/prepared.ts); writes once per set of columns.
  *
  * Entra's own lists are lookups, `userName eq "…"` or `displayName eq "…"`
  * before each create: those run as a query compiled once per attribute and
  * page (server/store/prepared.ts), built by the same filterToSql as any
  * other filter, so they match exactly what the general path would.
  */
-export function createListing(listing: Listing, dialect: Dialect) {
+export function resourceTable(listing: Listing, dialect: Dialect) {
   const { table } = listing.filter;
   const kept = new Map<string, Lookup>();
 
@@ -93,7 +95,46 @@ export function createListing(listing: Listing, dialect: Dialect) {
     byId(db, v).$if(dialect === 'postgres', (q) => q.forUpdate()),
   );
 
+  // One compiled statement per set of columns written; a resource writes one or two sets.
+  const inserts = new Map<string, Prepared<Record<string, unknown>, unknown>>();
+  const updates = new Map<string, Prepared<Record<string, unknown>, unknown>>();
+  // As Kysely does, a key whose value is undefined is no column at all.
+  const defined = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined));
+  const columnsKey = (row: Record<string, unknown>) => Object.keys(row).sort().join(',');
+
   return {
+    /** Inserts this row (its keys are the columns). */
+    async insert(db: Db, given: Record<string, unknown>): Promise<void> {
+      const row = defined(given);
+      const key = columnsKey(row);
+      let statement = inserts.get(key);
+      if (!statement) {
+        const columns = key.split(',');
+        statement = prepare((trx, v: Record<string, unknown>) =>
+          trx.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, v[c]]))),
+        );
+        inserts.set(key, statement);
+      }
+      await statement.execute(db as Kysely<any>, row);
+    },
+    /** Sets these columns of the row with this id in this tenant. */
+    async update(db: Db, tenantId: string, id: string, given: Record<string, unknown>): Promise<void> {
+      const changes = defined(given);
+      const key = columnsKey(changes);
+      let statement = updates.get(key);
+      if (!statement) {
+        const columns = key.split(',');
+        statement = prepare((trx, v: Record<string, unknown>) =>
+          trx
+            .updateTable(table)
+            .set(Object.fromEntries(columns.map((c) => [c, v[c]])))
+            .where('tenant_id', '=', v['\u0000tenant'])
+            .where('id', '=', v['\u0000id']),
+        );
+        updates.set(key, statement);
+      }
+      await statement.execute(db as Kysely<any>, { ...changes, '\u0000tenant': tenantId, '\u0000id': id });
+    },
     /** The row with this id in this tenant. */
     find: (db: Db, tenantId: string, id: string) => rowById.first(db as Kysely<any>, { tenantId, id }),
     /** The same, locked for the rest of the transaction on PostgreSQL. */
