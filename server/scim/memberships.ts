@@ -30,12 +30,30 @@ export function memberIds(values: unknown, label = 'members'): string[] {
   return [...new Set(ids)];
 }
 
+// Entra adds and removes one member per request: those statements are
+// compiled once (server/store/prepared.ts); lists of ids are built per request.
+const userExists = prepare((db: Db, v: { tenantId: string; id: string }) =>
+  db.selectFrom('users').select('id').where('tenant_id', '=', v.tenantId).where('id', '=', v.id),
+);
+const addOne = prepare((db: Db, v: { groupId: string; userId: string; tenantId: string; stamp: string }) =>
+  db
+    .insertInto('memberships')
+    .values({ group_id: v.groupId, user_id: v.userId, tenant_id: v.tenantId, created_at: v.stamp })
+    .onConflict((oc) => oc.columns(['group_id', 'user_id']).doNothing()),
+);
+const removeOne = prepare((db: Db, v: { groupId: string; tenantId: string; userId: string }) =>
+  db.deleteFrom('memberships').where('group_id', '=', v.groupId).where('tenant_id', '=', v.tenantId).where('user_id', '=', v.userId),
+);
+
 /** Adds members; every id must be a user of this tenant. Returns how many were not members yet. */
 export async function addMembers(db: Db, tenantId: string, groupId: string, ids: string[]): Promise<number> {
   if (ids.length === 0) return 0;
   const found = new Set(
     await inSlices(ids, async (slice) => {
-      const rows = await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', 'in', slice).execute();
+      const rows =
+        slice.length === 1
+          ? (await userExists.execute(db, { tenantId, id: slice[0] })).rows
+          : await db.selectFrom('users').select('id').where('tenant_id', '=', tenantId).where('id', 'in', slice).execute();
       return rows.map((r) => r.id);
     }),
   );
@@ -52,6 +70,10 @@ export async function addMembers(db: Db, tenantId: string, groupId: string, ids:
   const stamp = now();
   const added = await inSlices(ids, async (slice) => {
     try {
+      if (slice.length === 1) {
+        const result = await addOne.execute(db, { groupId, userId: slice[0], tenantId, stamp });
+        return [Number(result.numAffectedRows ?? 0)];
+      }
       const result = await db
         .insertInto('memberships')
         .values(slice.map((userId) => ({ group_id: groupId, user_id: userId, tenant_id: tenantId, created_at: stamp })))
@@ -69,6 +91,10 @@ export async function addMembers(db: Db, tenantId: string, groupId: string, ids:
 
 export async function removeMembers(db: Db, tenantId: string, groupId: string, ids: string[]): Promise<number> {
   const removed = await inSlices(ids, async (slice) => {
+    if (slice.length === 1) {
+      const result = await removeOne.execute(db, { groupId, tenantId, userId: slice[0] });
+      return [Number(result.numAffectedRows ?? 0)];
+    }
     const result = await db
       .deleteFrom('memberships')
       .where('group_id', '=', groupId)

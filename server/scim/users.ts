@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isUniqueViolation, now, readJson } from '../store/index.ts';
+import { prepare } from '../store/prepared.ts';
 import { InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
 import type { FilterTable } from './filter-sql.ts';
 import { groupsOf } from './memberships.ts';
@@ -87,6 +88,18 @@ function storedOf(row: Row, related?: Stored['related']): Stored {
     related,
   };
 }
+
+// Entra's deprovisioning deletes users one by one: compiled once (server/store/prepared.ts).
+const touchGroupsOf = prepare((db: Db, v: { tenantId: string; id: string; stamp: string }) =>
+  db
+    .updateTable('groups')
+    .set((eb) => ({ version: eb('version', '+', 1), updated_at: v.stamp }))
+    .where('tenant_id', '=', v.tenantId)
+    .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('user_id', '=', v.id)),
+);
+const deleteUser = prepare((db: Db, v: { tenantId: string; id: string }) =>
+  db.deleteFrom('users').where('tenant_id', '=', v.tenantId).where('id', '=', v.id),
+);
 
 export function createUsers({ db, dialect }: RepositoryParts): Repository {
   const listing = resourceTable({ type: USER_TYPE, filter: USER_FILTER, columns: COLUMNS }, dialect);
@@ -197,14 +210,9 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
         const row = await lockRow(trx, tenantId, id);
         checkPrecondition(precondition, row.version);
         // The user's groups change too: their version moves, so an ETag held on one no longer matches.
-        await trx
-          .updateTable('groups')
-          .set((eb) => ({ version: eb('version', '+', 1), updated_at: now() }))
-          .where('tenant_id', '=', tenantId)
-          .where('id', 'in', (eb) => eb.selectFrom('memberships').select('group_id').where('user_id', '=', id))
-          .execute();
+        await touchGroupsOf.execute(trx, { tenantId, id, stamp: now() });
         // Memberships go with the row (ON DELETE CASCADE); so do the tokens this user allowed, whose check needs the row.
-        await trx.deleteFrom('users').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+        await deleteUser.execute(trx, { tenantId, id });
       });
     },
   };
