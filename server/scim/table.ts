@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Compilable, Kysely } from 'kysely';
 import type { Dialect } from '../store/index.ts';
 import { type Prepared, prepare } from '../store/prepared.ts';
 import type { Filter } from './filter.ts';
@@ -96,44 +96,38 @@ export function resourceTable(listing: Listing, dialect: Dialect) {
   );
 
   // One compiled statement per set of columns written; a resource writes one or two sets.
-  const inserts = new Map<string, Prepared<Record<string, unknown>, unknown>>();
-  const updates = new Map<string, Prepared<Record<string, unknown>, unknown>>();
-  // As Kysely does, a key whose value is undefined is no column at all.
-  const defined = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).filter(([, value]) => value !== undefined));
-  const columnsKey = (row: Record<string, unknown>) => Object.keys(row).sort().join(',');
+  type Write = Prepared<Record<string, unknown>, unknown>;
+  const inserts = new Map<string, Write>();
+  const updates = new Map<string, Write>();
+  /** The statement for these columns (a key whose value is undefined is no column, as in Kysely), and the values to run it with. */
+  function statementFor(
+    kept: Map<string, Write>,
+    given: Record<string, unknown>,
+    build: (trx: Kysely<any>, columns: Record<string, unknown>, v: Record<string, unknown>) => Compilable<unknown>,
+  ) {
+    const values = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
+    const key = Object.keys(values).sort().join(',');
+    let statement = kept.get(key);
+    if (!statement) {
+      const columns = key.split(',');
+      statement = prepare((trx, v: Record<string, unknown>) => build(trx, Object.fromEntries(columns.map((c) => [c, v[c]])), v));
+      kept.set(key, statement);
+    }
+    return { statement, values };
+  }
 
   return {
     /** Inserts this row (its keys are the columns). */
-    async insert(db: Db, given: Record<string, unknown>): Promise<void> {
-      const row = defined(given);
-      const key = columnsKey(row);
-      let statement = inserts.get(key);
-      if (!statement) {
-        const columns = key.split(',');
-        statement = prepare((trx, v: Record<string, unknown>) =>
-          trx.insertInto(table).values(Object.fromEntries(columns.map((c) => [c, v[c]]))),
-        );
-        inserts.set(key, statement);
-      }
-      await statement.execute(db as Kysely<any>, row);
+    async insert(db: Db, row: Record<string, unknown>): Promise<void> {
+      const { statement, values } = statementFor(inserts, row, (trx, columns) => trx.insertInto(table).values(columns));
+      await statement.execute(db as Kysely<any>, values);
     },
     /** Sets these columns of the row with this id in this tenant. */
-    async update(db: Db, tenantId: string, id: string, given: Record<string, unknown>): Promise<void> {
-      const changes = defined(given);
-      const key = columnsKey(changes);
-      let statement = updates.get(key);
-      if (!statement) {
-        const columns = key.split(',');
-        statement = prepare((trx, v: Record<string, unknown>) =>
-          trx
-            .updateTable(table)
-            .set(Object.fromEntries(columns.map((c) => [c, v[c]])))
-            .where('tenant_id', '=', v['\u0000tenant'])
-            .where('id', '=', v['\u0000id']),
-        );
-        updates.set(key, statement);
-      }
-      await statement.execute(db as Kysely<any>, { ...changes, '\u0000tenant': tenantId, '\u0000id': id });
+    async update(db: Db, tenantId: string, id: string, changes: Record<string, unknown>): Promise<void> {
+      const { statement, values } = statementFor(updates, changes, (trx, columns, v) =>
+        trx.updateTable(table).set(columns).where('tenant_id', '=', v['\u0000tenant']).where('id', '=', v['\u0000id']),
+      );
+      await statement.execute(db as Kysely<any>, { ...values, '\u0000tenant': tenantId, '\u0000id': id });
     },
     /** The row with this id in this tenant. */
     find: (db: Db, tenantId: string, id: string) => rowById.first(db as Kysely<any>, { tenantId, id }),
