@@ -4,6 +4,7 @@ import { type Prepared, prepare } from '../store/prepared.ts';
 import type { Filter } from './filter.ts';
 import { type FilterTable, filterToSql } from './filter-sql.ts';
 import { type Db, pageOf } from './repository.ts';
+import { DEFAULT_COUNT } from './request.ts';
 import type { ResourceTypeDefinition } from './schemas.ts';
 
 /** A resource type's table, its filter columns and the columns a read returns. */
@@ -21,7 +22,7 @@ export interface Page {
 
 type Lookup = Prepared<{ tenantId: string; value: string }, Record<string, unknown>>;
 
-/** Distinct lookups kept compiled (attribute × page); Entra uses one or two. */
+/** Distinct lookups kept compiled, by attribute as spelled; Entra uses one or two. */
 const KEPT_LOOKUPS = 64;
 
 /**
@@ -31,8 +32,8 @@ const KEPT_LOOKUPS = 64;
  * (server/store/prepared.ts); writes once per set of columns.
  *
  * Entra's own lists are lookups, `userName eq "…"` or `displayName eq "…"`
- * before each create: those run as a query compiled once per attribute and
- * page (server/store/prepared.ts), built by the same filterToSql as any
+ * before each create: those run as a query compiled once per attribute
+ * (server/store/prepared.ts), built by the same filterToSql as any
  * other filter, so they match exactly what the general path would.
  */
 export function resourceTable(listing: Listing, dialect: Dialect) {
@@ -55,11 +56,18 @@ export function resourceTable(listing: Listing, dialect: Dialect) {
       .offset(page.offset);
   }
 
-  /** The compiled form of `<attribute> eq "<text>"` at this page, or null where there is none. */
+  /**
+   * The compiled form of `<attribute> eq "<text>"` on a default first page
+   * (Entra's lookups), or null where there is none. Other pages and sizes
+   * take the general path: each would be SQL text of its own, and a client
+   * choosing them freely must not grow the compiled set (nor PostgreSQL's
+   * named statements) without bound.
+   */
   function lookup(db: Db, filter: Filter | undefined, startIndex: number, count: number): Lookup | null {
+    if (startIndex !== 1 || count !== DEFAULT_COUNT) return null;
     if (filter?.op !== 'eq' || typeof filter.compValue !== 'string' || !('attrPath' in filter)) return null;
     const attrPath = filter.attrPath;
-    const key = `${attrPath}\u0000${startIndex}\u0000${count}`;
+    const key = attrPath;
     let prepared = kept.get(key);
     if (prepared) {
       kept.delete(key);

@@ -7,12 +7,16 @@ import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'k
  * the token check and the SCIM lookups that was a fifth of a request's CPU
  * (bench/, BENCHMARKS.md). Here the builder runs once per database, with
  * stand-ins for the values that change; each run swaps the real values into
- * the compiled parameter list. The SQL text is the same every time, so the
- * store's statement cache (SQLite) and the server's plan cache see one query.
+ * the compiled parameter list. The SQL text is the same every time: SQLite's
+ * statement cache keeps one statement for it, and PostgreSQL one named
+ * statement per connection (store/index.ts). Works on a database or a
+ * transaction alike.
  *
  * Only values may be stand-ins, never identifiers, limits that change the
  * SQL, or lists whose length changes the text (`in (…)`): those stay with
- * ordinary Kysely queries.
+ * ordinary Kysely queries. The builder must not look at the values (it sees
+ * stand-ins), and the set of queries prepared must be bounded by the code,
+ * never by what clients send: each is kept for the life of the process.
  */
 export interface Prepared<P, R> {
   execute(db: Kysely<any>, values: P): Promise<QueryResult<R>>;
