@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { addMemberBody, createGroupBody, createUserBody, DISABLE_USER_BODY, patchUserBody, removeMemberBody } from './entra.ts';
-import { Client, Latencies, type LatencySummary, type Request, round } from './http.ts';
+import { type Answer, Client, Latencies, type LatencySummary, type Request, round } from './http.ts';
 
 /*
  * A load process: the orchestrator forks one per load job (bench/loader.ts),
@@ -203,14 +203,26 @@ async function pace(
   return { lags, launched: n };
 }
 
+/** Failed requests: how many, and the first few described for the report. */
+class Failures {
+  count = 0;
+  readonly first: string[] = [];
+
+  add(what: Answer | Error, label?: string): void {
+    this.count++;
+    if (this.first.length >= 5) return;
+    const text = what instanceof Error ? what.message : `${what.status} ${what.body.slice(0, 200)}`;
+    this.first.push(label ? `${label}: ${text}` : text);
+  }
+}
+
 const SCIM_HEADERS = { 'content-type': 'application/scim+json', accept: 'application/scim+json' };
 
 async function mix(job: MixJob): Promise<MixResult> {
   const client = new Client(job.url, { sockets: job.connections });
   const all = new Latencies();
   const steps = new Map<string, { latencies: Latencies; errors: number }>();
-  const firstErrors: string[] = [];
-  let errors = 0;
+  const failures = new Failures();
   let skipped = 0;
   let dropped = 0;
   let inFlight = 0;
@@ -223,16 +235,17 @@ async function mix(job: MixJob): Promise<MixResult> {
     requests++;
     try {
       const answer = await client.send({ ...request, headers: { ...SCIM_HEADERS, authorization: `Bearer ${token}` } });
-      if (answer.status !== expect) throw new Error(`${answer.status} ${answer.body.slice(0, 200)}`);
-      all.add(answer.ms);
-      entry.latencies.add(answer.ms);
-      return answer.body;
+      if (answer.status === expect) {
+        all.add(answer.ms);
+        entry.latencies.add(answer.ms);
+        return answer.body;
+      }
+      failures.add(answer, label);
     } catch (error) {
-      errors++;
-      entry.errors++;
-      if (firstErrors.length < 5) firstErrors.push(`${label}: ${(error as Error).message}`);
-      return undefined;
+      failures.add(error as Error, label);
     }
+    entry.errors++;
+    return undefined;
   };
 
   const cycle = async (n: number): Promise<void> => {
@@ -277,15 +290,15 @@ async function mix(job: MixJob): Promise<MixResult> {
   const lag = lags.summary();
   return {
     offered: job.rate,
-    achieved: round((requests - errors) / elapsed, 0),
+    achieved: round((requests - failures.count) / elapsed, 0),
     requests,
-    errors,
+    errors: failures.count,
     skipped,
     dropped,
     latency: all.summary(),
     byStep: Object.fromEntries([...steps].map(([label, { latencies, errors }]) => [label, { ...latencies.summary(), errors }])),
     startLagMs: { p99: lag.p99, max: lag.max },
-    firstErrors,
+    firstErrors: failures.first,
   };
 }
 
@@ -310,7 +323,7 @@ async function paced(job: PacedJob): Promise<PacedResult> {
 async function sequence(job: SequenceJob): Promise<SequenceResult> {
   const client = new Client(job.url, { sockets: 1 });
   const byLabel = new Map<string, { latencies: Latencies; errors: number }>();
-  const firstErrors: string[] = [];
+  const failures = new Failures();
   for (const step of job.steps) {
     const entry = byLabel.get(step.label) ?? { latencies: new Latencies(), errors: 0 };
     byLabel.set(step.label, entry);
@@ -319,8 +332,7 @@ async function sequence(job: SequenceJob): Promise<SequenceResult> {
     const answer = await client.send({ method: step.method, path: step.path, headers, body }).catch((error: Error) => error);
     if (answer instanceof Error || answer.status !== step.expect) {
       entry.errors++;
-      if (firstErrors.length < 5)
-        firstErrors.push(`${step.label}: ${answer instanceof Error ? answer.message : `${answer.status} ${answer.body.slice(0, 200)}`}`);
+      failures.add(answer, step.label);
       continue;
     }
     entry.latencies.add(answer.ms);
@@ -328,15 +340,14 @@ async function sequence(job: SequenceJob): Promise<SequenceResult> {
   client.close();
   return {
     byLabel: Object.fromEntries([...byLabel].map(([label, { latencies, errors }]) => [label, { ...latencies.summary(), errors }])),
-    firstErrors,
+    firstErrors: failures.first,
   };
 }
 
 async function refresh(job: RefreshJob): Promise<RefreshResult> {
   const client = new Client(job.url, { sockets: job.chains.length });
   const latencies = new Latencies();
-  const firstErrors: string[] = [];
-  let failures = 0;
+  const failures = new Failures();
   const chains = job.chains.map((c) => ({ ...c }));
   const started = performance.now();
   const end = started + job.seconds * 1000;
@@ -354,9 +365,7 @@ async function refresh(job: RefreshJob): Promise<RefreshResult> {
           })
           .catch((error: Error) => error);
         if (answer instanceof Error || answer.status !== 200) {
-          failures++;
-          if (firstErrors.length < 5)
-            firstErrors.push(answer instanceof Error ? answer.message : `${answer.status} ${answer.body.slice(0, 200)}`);
+          failures.add(answer);
           // A chain whose refresh failed may have lost its grant; it stops here.
           return;
         }
@@ -370,9 +379,9 @@ async function refresh(job: RefreshJob): Promise<RefreshResult> {
   return {
     grants: latencies.count,
     perSecond: round(latencies.count / seconds, 0),
-    failures,
+    failures: failures.count,
     latency: latencies.summary(),
-    firstErrors,
+    firstErrors: failures.first,
     chains,
   };
 }
@@ -380,8 +389,7 @@ async function refresh(job: RefreshJob): Promise<RefreshResult> {
 async function logins(job: LoginJob): Promise<LoginResult> {
   const client = new Client(job.url, { sockets: job.concurrency });
   const latencies = new Latencies();
-  const firstErrors: string[] = [];
-  let failures = 0;
+  const failures = new Failures();
   let next = 0;
   const started = performance.now();
   const end = started + job.maxSeconds * 1000;
@@ -399,9 +407,7 @@ async function logins(job: LoginJob): Promise<LoginResult> {
           .catch((error: Error) => error);
         // 303: the password was right and the provider resumes the Authorize.
         if (answer instanceof Error || answer.status !== 303) {
-          failures++;
-          if (firstErrors.length < 5)
-            firstErrors.push(answer instanceof Error ? answer.message : `${answer.status} ${answer.body.slice(0, 300)}`);
+          failures.add(answer);
           continue;
         }
         latencies.add(answer.ms);
@@ -413,10 +419,10 @@ async function logins(job: LoginJob): Promise<LoginResult> {
   return {
     logins: latencies.count,
     perSecond: round(latencies.count / seconds, 1),
-    failures,
+    failures: failures.count,
     seconds: round(seconds, 1),
     latency: latencies.summary(),
-    firstErrors,
+    firstErrors: failures.first,
   };
 }
 

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.ts';
+import { type Outcome, runNode } from './support/cli.ts';
 import { tempDataDir } from './support/service.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -116,27 +116,8 @@ describe('configuration from the environment', () => {
   });
 });
 
-function startServer(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['server/main.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function startServer(env: Record<string, string>): Promise<Outcome> {
+  return runNode(['server/main.ts'], { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env }, { timeoutMs: 20_000 });
 }
 
 describe('the server process with a bad configuration', () => {

@@ -39,5 +39,4 @@ export {
   removeTenant,
   setTenantDisabled,
   type Tenant,
-  tenantDomains,
 } from './tenants.ts';

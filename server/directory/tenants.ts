@@ -82,7 +82,7 @@ const domainRows = prepare((db: Db, v: { tenantId: string }) =>
 );
 
 /** A tenant's domains, the primary first, then by name. */
-export async function tenantDomains(db: Db, tenantId: string): Promise<string[]> {
+async function tenantDomains(db: Db, tenantId: string): Promise<string[]> {
   const { rows } = await domainRows.execute(db, { tenantId });
   rows.sort((a, b) => b.is_primary - a.is_primary || (a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
   return rows.map((r) => r.domain);

@@ -1,7 +1,7 @@
 import type Koa from 'koa';
 import type { Kysely } from 'kysely';
 import type Provider from 'oidc-provider';
-import { type Account, type Tenant, tenantDomains } from '../directory/index.ts';
+import { type Account, findTenantById, type Tenant } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
@@ -110,9 +110,6 @@ const standingQuery = prepare((db: Kysely<Database>, v: { tenantId: string; user
       'users.active',
       'users.sign_in_disabled',
       eb('users.password_hash', 'is not', null).as('has_password'),
-      eb.selectFrom('tenants').select('tenants.name').whereRef('tenants.id', '=', 'users.tenant_id').as('tenant_name'),
-      eb.selectFrom('tenants').select('tenants.disabled').whereRef('tenants.id', '=', 'users.tenant_id').as('tenant_disabled'),
-      eb.selectFrom('tenants').select('tenants.created_at').whereRef('tenants.id', '=', 'users.tenant_id').as('tenant_created_at'),
       eb.selectFrom('clients').select('clients.name').where('clients.id', '=', v.clientId).as('client_name'),
       eb.selectFrom('clients').select('clients.tenant_id').where('clients.id', '=', v.clientId).as('client_tenant_id'),
     ])
@@ -121,24 +118,16 @@ const standingQuery = prepare((db: Kysely<Database>, v: { tenantId: string; user
 );
 
 async function standingFor(db: Kysely<Database>, tenantId: string, userId: string, clientId: string): Promise<Standing> {
-  const [row, domains] = await Promise.all([standingQuery.first(db, { tenantId, userId, clientId }), tenantDomains(db, tenantId)]);
+  const [row, tenant] = await Promise.all([standingQuery.first(db, { tenantId, userId, clientId }), findTenantById(db, tenantId)]);
   // A client's name is required, so none means no such client; a tenant has a domain or more.
-  if (!row || row.client_name == null || row.tenant_name == null || domains.length === 0) {
-    return { refused: 'client, user or tenant removed' };
-  }
-  if (row.tenant_disabled) return { refused: 'tenant disabled' };
+  if (!row || row.client_name == null || !tenant || tenant.domains.length === 0) return { refused: 'client, user or tenant removed' };
+  if (tenant.disabled) return { refused: 'tenant disabled' };
   if (row.client_tenant_id !== null && row.client_tenant_id !== tenantId) return { refused: 'client bound to another tenant' };
   if (!row.active) return { refused: 'manager inactive in the directory' };
   if (row.sign_in_disabled) return { refused: 'manager disabled by the operator' };
   if (row.role !== 'manager') return { refused: 'no longer a manager' };
   return {
-    tenant: {
-      id: tenantId,
-      name: row.tenant_name,
-      disabled: false,
-      domains,
-      createdAt: row.tenant_created_at as string,
-    },
+    tenant,
     client: { id: clientId, name: row.client_name },
     manager: {
       id: row.user_id,

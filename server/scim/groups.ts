@@ -79,7 +79,7 @@ interface MemberEdit {
 }
 
 export function createGroups({ db, dialect }: RepositoryParts): Repository {
-  const listing = resourceTable({ type: GROUP_TYPE, filter: GROUP_FILTER, columns: COLUMNS }, dialect);
+  const table = resourceTable({ type: GROUP_TYPE, filter: GROUP_FILTER, columns: COLUMNS }, dialect);
   const taken = (name: unknown) => new Uniqueness(`a group named "${String(name)}" already exists in this tenant`);
 
   async function withMembers(executor: Db, tenantId: string, rows: Row[], related: boolean): Promise<Stored[]> {
@@ -93,7 +93,7 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
   }
 
   async function lockRow(trx: Db, tenantId: string, id: string): Promise<Row> {
-    const row = (await listing.findForUpdate(trx, tenantId, id)) as Row | undefined;
+    const row = (await table.findForUpdate(trx, tenantId, id)) as Row | undefined;
     if (!row) throw new NotFound(`no Group with id "${id}"`);
     return row;
   }
@@ -147,7 +147,7 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
     if (!membersChanged && sameJson(document, readJson(row.attributes))) return (await withMembers(trx, tenantId, [row], related))[0];
     const stamp = now();
     try {
-      await listing.update(trx, tenantId, row.id, {
+      await table.update(trx, tenantId, row.id, {
         ...columns,
         attributes: JSON.stringify(document),
         version: row.version + 1,
@@ -182,7 +182,7 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
       };
       try {
         return await db.transaction().execute(async (trx) => {
-          await listing.insert(trx, row);
+          await table.insert(trx, row);
           await addMembers(trx, tenantId, row.id, ids);
           return (await withMembers(trx, tenantId, [{ ...row, attributes: document }], related))[0];
         });
@@ -193,12 +193,12 @@ export function createGroups({ db, dialect }: RepositoryParts): Repository {
     },
 
     async find(tenantId, id, related) {
-      const row = (await listing.find(db, tenantId, id)) as Row | undefined;
+      const row = (await table.find(db, tenantId, id)) as Row | undefined;
       return row ? (await withMembers(db, tenantId, [row], related))[0] : undefined;
     },
 
     async list(tenantId, page, related) {
-      const { total, rows } = await listing.list(db, tenantId, page);
+      const { total, rows } = await table.list(db, tenantId, page);
       return { total, resources: await withMembers(db, tenantId, rows as unknown as Row[], related) };
     },
 

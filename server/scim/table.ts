@@ -8,7 +8,7 @@ import { DEFAULT_COUNT } from './request.ts';
 import type { ResourceTypeDefinition } from './schemas.ts';
 
 /** A resource type's table, its filter columns and the columns a read returns. */
-export interface Listing {
+export interface TableSpec {
   type: ResourceTypeDefinition;
   filter: FilterTable;
   columns: readonly string[];
@@ -36,20 +36,21 @@ const KEPT_LOOKUPS = 64;
  * (server/store/prepared.ts), built by the same filterToSql as any
  * other filter, so they match exactly what the general path would.
  */
-export function resourceTable(listing: Listing, dialect: Dialect) {
-  const { table } = listing.filter;
-  const kept = new Map<string, Lookup>();
+export function resourceTable(spec: TableSpec, dialect: Dialect) {
+  const { table } = spec.filter;
+  // By attribute as spelled; null: that attribute has no compiled form.
+  const kept = new Map<string, Lookup | null>();
 
   function query(db: Db, tenantId: string, filter: Filter | undefined) {
     let q = (db as Kysely<any>).selectFrom(table).where(`${table}.tenant_id`, '=', tenantId);
-    if (filter) q = q.where(filterToSql(listing.type, listing.filter, dialect, filter));
+    if (filter) q = q.where(filterToSql(spec.type, spec.filter, dialect, filter));
     return q;
   }
 
   function rowsOf(db: Db, tenantId: string, filter: Filter | undefined, startIndex: number, count: number) {
     const page = pageOf(startIndex, count);
     return query(db, tenantId, filter)
-      .select(listing.columns.map((c) => `${table}.${c}`))
+      .select(spec.columns.map((c) => `${table}.${c}`))
       .orderBy(`${table}.created_at`)
       .orderBy(`${table}.id`)
       .limit(page.limit)
@@ -66,11 +67,10 @@ export function resourceTable(listing: Listing, dialect: Dialect) {
   function lookup(db: Db, filter: Filter | undefined, startIndex: number, count: number): Lookup | null {
     if (startIndex !== 1 || count !== DEFAULT_COUNT) return null;
     if (filter?.op !== 'eq' || typeof filter.compValue !== 'string' || !('attrPath' in filter)) return null;
-    const attrPath = filter.attrPath;
-    const key = attrPath;
-    let prepared = kept.get(key);
-    if (prepared) {
-      kept.delete(key);
+    const { attrPath } = filter;
+    let prepared = kept.get(attrPath);
+    if (prepared !== undefined) {
+      kept.delete(attrPath);
     } else {
       prepared = prepare((trx, v: { tenantId: string; value: string }) =>
         rowsOf(trx, v.tenantId, { op: 'eq', attrPath, compValue: v.value }, startIndex, count),
@@ -79,12 +79,13 @@ export function resourceTable(listing: Listing, dialect: Dialect) {
         prepared.compile(db as Kysely<any>);
       } catch {
         // An attribute whose filter does not take the value as it is (not a
-        // text column), or no attribute at all: the general path answers.
-        return null;
+        // text column), or no attribute at all: remembered, so the general
+        // path answers without another attempt.
+        prepared = null;
       }
     }
     // Most recently used last; the first key is the one to let go.
-    kept.set(key, prepared);
+    kept.set(attrPath, prepared);
     if (kept.size > KEPT_LOOKUPS) kept.delete(kept.keys().next().value as string);
     return prepared;
   }
@@ -93,7 +94,7 @@ export function resourceTable(listing: Listing, dialect: Dialect) {
   const byId = (db: Db, v: { tenantId: string; id: string }) =>
     (db as Kysely<any>)
       .selectFrom(table)
-      .select([...listing.columns])
+      .select([...spec.columns])
       .where('tenant_id', '=', v.tenantId)
       .where('id', '=', v.id);
   const rowById = prepare(byId);

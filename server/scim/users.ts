@@ -102,7 +102,7 @@ const deleteUser = prepare((db: Db, v: { tenantId: string; id: string }) =>
 );
 
 export function createUsers({ db, dialect }: RepositoryParts): Repository {
-  const listing = resourceTable({ type: USER_TYPE, filter: USER_FILTER, columns: COLUMNS }, dialect);
+  const table = resourceTable({ type: USER_TYPE, filter: USER_FILTER, columns: COLUMNS }, dialect);
   const taken = (userName: unknown) => new Uniqueness(`userName "${String(userName)}" is already in use in this tenant`);
 
   async function withGroups(executor: Db, tenantId: string, rows: Row[], related: boolean): Promise<Stored[]> {
@@ -116,7 +116,7 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
   }
 
   async function lockRow(trx: Db, tenantId: string, id: string): Promise<Row> {
-    const row = (await listing.findForUpdate(trx, tenantId, id)) as Row | undefined;
+    const row = (await table.findForUpdate(trx, tenantId, id)) as Row | undefined;
     if (!row) throw new NotFound(`no User with id "${id}"`);
     return row;
   }
@@ -128,7 +128,7 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
     const stamp = now();
     const active = document.active === undefined ? row.active : document.active === false ? 0 : 1;
     try {
-      await listing.update(trx, tenantId, row.id, {
+      await table.update(trx, tenantId, row.id, {
         ...columns,
         active,
         attributes: JSON.stringify(document),
@@ -164,7 +164,7 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
         updated_at: stamp,
       };
       try {
-        await listing.insert(db, row);
+        await table.insert(db, row);
       } catch (error) {
         if (isUniqueViolation(error)) throw taken(columns.user_name);
         throw error;
@@ -173,12 +173,12 @@ export function createUsers({ db, dialect }: RepositoryParts): Repository {
     },
 
     async find(tenantId, id, related) {
-      const row = (await listing.find(db, tenantId, id)) as Row | undefined;
+      const row = (await table.find(db, tenantId, id)) as Row | undefined;
       return row ? (await withGroups(db, tenantId, [row], related))[0] : undefined;
     },
 
     async list(tenantId, page, related) {
-      const { total, rows } = await listing.list(db, tenantId, page);
+      const { total, rows } = await table.list(db, tenantId, page);
       return { total, resources: await withGroups(db, tenantId, rows as unknown as Row[], related) };
     },
 

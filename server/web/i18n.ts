@@ -33,26 +33,13 @@ export function i18n<Key extends string>(catalogues: Catalogues<Key>): Koa.Middl
       lang ??= (ctx.acceptsLanguages([...LANGUAGES]) || LANGUAGES[0]) as Language;
       return lang;
     };
+    const translate = () => {
+      t ??= translator(catalogues[language()], catalogues[LANGUAGES[0]]) as Translate;
+      return t;
+    };
     Object.defineProperties(ctx.state, {
-      lang: {
-        get: language,
-        set: (value: Language) => {
-          lang = value;
-        },
-        enumerable: true,
-        configurable: true,
-      },
-      t: {
-        get: () => {
-          t ??= translator(catalogues[language()], catalogues[LANGUAGES[0]]) as Translate;
-          return t;
-        },
-        set: (value: Translate) => {
-          t = value;
-        },
-        enumerable: true,
-        configurable: true,
-      },
+      lang: { get: language, enumerable: true, configurable: true },
+      t: { get: translate, enumerable: true, configurable: true },
     });
     await next();
   };

@@ -10,25 +10,17 @@ export interface Outcome {
 }
 
 /**
- * The real command, as an operator runs it: a separate process on its own data
- * folder and environment (PUBLIC_URL defaults to an https address, as in production).
+ * Runs `node <args>` from the project root in a process of its own, with only
+ * this environment, to the end: its exit code and everything it printed.
+ * `timeoutMs` kills a process that does not end by itself.
  */
-export function securelogin(
-  dataDir: string,
+export function runNode(
   args: string[],
-  options: { input?: string; env?: Record<string, string> } = {},
+  env: Record<string, string | undefined>,
+  options: { input?: string; timeoutMs?: number } = {},
 ): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/securelogin.js', ...args], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATA_DIR: dataDir,
-        PUBLIC_URL: 'https://connect.example.test',
-        ...options.env,
-      },
-    });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => {
@@ -37,8 +29,31 @@ export function securelogin(
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * The real command, as an operator runs it: a separate process on its own data
+ * folder and environment (PUBLIC_URL defaults to an https address, as in production).
+ */
+export function securelogin(
+  dataDir: string,
+  args: string[],
+  options: { input?: string; env?: Record<string, string> } = {},
+): Promise<Outcome> {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATA_DIR: dataDir,
+    PUBLIC_URL: 'https://connect.example.test',
+    ...options.env,
+  };
+  return runNode(['bin/securelogin.js', ...args], env, { input: options.input });
 }
