@@ -1,13 +1,13 @@
 import { CompiledQuery, sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addTenant } from '../server/directory/index.ts';
-import type { ScimError } from '../server/scim/errors.ts';
-import { parseFilter } from '../server/scim/filter.ts';
-import { filterToSql } from '../server/scim/filter-sql.ts';
-import { createGroups, GROUP_FILTER } from '../server/scim/groups.ts';
-import type { Repository } from '../server/scim/repository.ts';
-import { GROUP_TYPE, USER_TYPE } from '../server/scim/schemas.ts';
-import { createUsers, USER_FILTER } from '../server/scim/users.ts';
+import type { ScimError } from '../server/scim/protocol/errors.ts';
+import { parseFilter } from '../server/scim/protocol/filter.ts';
+import { GROUP_TYPE, USER_TYPE } from '../server/scim/protocol/schemas.ts';
+import { filterToSql } from '../server/scim/resources/filter-sql.ts';
+import { createGroups, GROUP_FILTER } from '../server/scim/resources/groups.ts';
+import type { Repository } from '../server/scim/resources/repository.ts';
+import { createUsers, USER_FILTER } from '../server/scim/resources/users.ts';
 import { eachStore } from './support/scim.ts';
 
 /*

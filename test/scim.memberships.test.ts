@@ -1,11 +1,11 @@
 import type { KyselyPlugin, RootOperationNode } from 'kysely';
 import { beforeAll, expect, it } from 'vitest';
 import { addTenant } from '../server/directory/index.ts';
-import { parseFilter } from '../server/scim/filter.ts';
-import { createGroups } from '../server/scim/groups.ts';
-import { readPatch } from '../server/scim/patch.ts';
-import type { Repository } from '../server/scim/repository.ts';
-import { GROUP_TYPE } from '../server/scim/schemas.ts';
+import { parseFilter } from '../server/scim/protocol/filter.ts';
+import { readPatch } from '../server/scim/protocol/patch.ts';
+import { GROUP_TYPE } from '../server/scim/protocol/schemas.ts';
+import { createGroups } from '../server/scim/resources/groups.ts';
+import type { Repository } from '../server/scim/resources/repository.ts';
 import { eachStore } from './support/scim.ts';
 
 /*

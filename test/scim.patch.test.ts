@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ScimError } from '../server/scim/errors.ts';
-import { applyOperation, readPatch } from '../server/scim/patch.ts';
-import { checkDocument, type Document } from '../server/scim/resource.ts';
-import { ENTERPRISE_USER, GROUP_TYPE, USER_TYPE } from '../server/scim/schemas.ts';
+import type { ScimError } from '../server/scim/protocol/errors.ts';
+import { applyOperation, readPatch } from '../server/scim/protocol/patch.ts';
+import { checkDocument, type Document } from '../server/scim/protocol/resource.ts';
+import { ENTERPRISE_USER, GROUP_TYPE, USER_TYPE } from '../server/scim/protocol/schemas.ts';
 
 /*
  * The PATCH engine (RFC 7644 §3.5.2 and the Entra dialect) over documents,

@@ -3,9 +3,6 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Refusal } from '../oauth/index.ts';
 import type { Store } from '../store/index.ts';
-import { MethodNotAllowed, NotFound, NotImplemented, Unauthorized } from './errors.ts';
-import type { Exchange } from './exchange.ts';
-import { createGroups } from './groups.ts';
 import { create } from './operations/create.ts';
 import { remove } from './operations/delete.ts';
 import { resourceTypes, schemas, serviceProviderConfig } from './operations/discovery.ts';
@@ -13,12 +10,15 @@ import { modify } from './operations/modify.ts';
 import { query, search } from './operations/query.ts';
 import { replace } from './operations/replace.ts';
 import { retrieve } from './operations/retrieve.ts';
-import { sendError } from './render.ts';
-import type { Repository } from './repository.ts';
-import { createUsers } from './users.ts';
+import { MethodNotAllowed, NotFound, NotImplemented, Unauthorized } from './protocol/errors.ts';
+import { sendError } from './protocol/render.ts';
+import type { Exchange } from './resources/exchange.ts';
+import { createGroups } from './resources/groups.ts';
+import type { Repository } from './resources/repository.ts';
+import { createUsers } from './resources/users.ts';
 
-export { MEDIA_TYPE } from './render.ts';
-export { DEFAULT_COUNT, MAX_COUNT } from './request.ts';
+export { MEDIA_TYPE } from './protocol/render.ts';
+export { DEFAULT_COUNT, MAX_COUNT } from './protocol/request.ts';
 
 /** The Tenant URL Entra is given: {PUBLIC_URL}/scim/v2. */
 export const SCIM_PATH = '/scim/v2';

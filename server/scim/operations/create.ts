@@ -1,9 +1,9 @@
-import type { CollectionOperation } from '../exchange.ts';
-import { relatedAttribute } from '../exchange.ts';
-import { project, wants } from '../projection.ts';
-import { send, toResource } from '../render.ts';
-import { etag } from '../repository.ts';
-import { readBody, readProjectionParameters } from '../request.ts';
+import { project, wants } from '../protocol/projection.ts';
+import { send, toResource } from '../protocol/render.ts';
+import { readBody, readProjectionParameters } from '../protocol/request.ts';
+import type { CollectionOperation } from '../resources/exchange.ts';
+import { relatedAttribute } from '../resources/exchange.ts';
+import { etag } from '../resources/repository.ts';
 
 /** RFC 7644 §3.3: POST /Users, POST /Groups → 201 with Location and the resource. */
 export const create: CollectionOperation = async ({ ctx, tenantId, base, maxBodyBytes }, repository) => {

@@ -1,8 +1,7 @@
 import type Koa from 'koa';
-import { Forbidden, NotFound } from '../errors.ts';
-import type { Exchange } from '../exchange.ts';
-import { listResponse, send } from '../render.ts';
-import { MAX_COUNT } from '../request.ts';
+import { Forbidden, NotFound } from '../protocol/errors.ts';
+import { listResponse, send } from '../protocol/render.ts';
+import { MAX_COUNT } from '../protocol/request.ts';
 import {
   RESOURCE_TYPE,
   RESOURCE_TYPES,
@@ -11,7 +10,8 @@ import {
   SCHEMAS,
   type SchemaDefinition,
   SERVICE_PROVIDER_CONFIG,
-} from '../schemas.ts';
+} from '../protocol/schemas.ts';
+import type { Exchange } from '../resources/exchange.ts';
 
 /**
  * RFC 7644 §4 discovery: what this service provider supports, said as it

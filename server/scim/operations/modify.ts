@@ -1,10 +1,10 @@
-import type { ResourceOperation } from '../exchange.ts';
-import { relatedAttribute } from '../exchange.ts';
-import { readPatch } from '../patch.ts';
-import { project, wants } from '../projection.ts';
-import { send, toResource } from '../render.ts';
-import { etag } from '../repository.ts';
-import { readBody, readProjectionParameters } from '../request.ts';
+import { readPatch } from '../protocol/patch.ts';
+import { project, wants } from '../protocol/projection.ts';
+import { send, toResource } from '../protocol/render.ts';
+import { readBody, readProjectionParameters } from '../protocol/request.ts';
+import type { ResourceOperation } from '../resources/exchange.ts';
+import { relatedAttribute } from '../resources/exchange.ts';
+import { etag } from '../resources/repository.ts';
 
 /**
  * RFC 7644 §3.5.2: PATCH. A user comes back whole (Microsoft's examples

@@ -1,9 +1,9 @@
-import type { CollectionOperation, Exchange } from '../exchange.ts';
-import { relatedAttribute } from '../exchange.ts';
-import { project, wants } from '../projection.ts';
-import { listResponse, send, toResource } from '../render.ts';
-import type { Repository } from '../repository.ts';
-import { readBody, readListParameters, searchParameters } from '../request.ts';
+import { project, wants } from '../protocol/projection.ts';
+import { listResponse, send, toResource } from '../protocol/render.ts';
+import { readBody, readListParameters, searchParameters } from '../protocol/request.ts';
+import type { CollectionOperation, Exchange } from '../resources/exchange.ts';
+import { relatedAttribute } from '../resources/exchange.ts';
+import type { Repository } from '../resources/repository.ts';
 
 /**
  * RFC 7644 §3.4.2: GET /Users?filter=…&startIndex=…&count=… → ListResponse.

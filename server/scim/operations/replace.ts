@@ -1,9 +1,9 @@
-import type { ResourceOperation } from '../exchange.ts';
-import { relatedAttribute } from '../exchange.ts';
-import { project, wants } from '../projection.ts';
-import { send, toResource } from '../render.ts';
-import { etag } from '../repository.ts';
-import { readBody, readProjectionParameters } from '../request.ts';
+import { project, wants } from '../protocol/projection.ts';
+import { send, toResource } from '../protocol/render.ts';
+import { readBody, readProjectionParameters } from '../protocol/request.ts';
+import type { ResourceOperation } from '../resources/exchange.ts';
+import { relatedAttribute } from '../resources/exchange.ts';
+import { etag } from '../resources/repository.ts';
 
 /** RFC 7644 §3.5.1: PUT /Users/{id} replaces the resource; id stays; If-Match is honoured. */
 export const replace: ResourceOperation = async ({ ctx, tenantId, base, maxBodyBytes }, repository, id) => {

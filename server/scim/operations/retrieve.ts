@@ -1,10 +1,10 @@
-import { NotFound } from '../errors.ts';
-import type { ResourceOperation } from '../exchange.ts';
-import { relatedAttribute } from '../exchange.ts';
-import { project, wants } from '../projection.ts';
-import { send, toResource } from '../render.ts';
-import { etag } from '../repository.ts';
-import { readProjectionParameters } from '../request.ts';
+import { NotFound } from '../protocol/errors.ts';
+import { project, wants } from '../protocol/projection.ts';
+import { send, toResource } from '../protocol/render.ts';
+import { readProjectionParameters } from '../protocol/request.ts';
+import type { ResourceOperation } from '../resources/exchange.ts';
+import { relatedAttribute } from '../resources/exchange.ts';
+import { etag } from '../resources/repository.ts';
 
 /** RFC 7644 §3.4.1: GET /Users/{id}. With If-None-Match naming the current version, 304. */
 export const retrieve: ResourceOperation = async ({ ctx, tenantId, base }, repository, id) => {

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { isUniqueViolation, now, readJson } from '../store/index.ts';
-import { InvalidPath, InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
-import type { Filter } from './filter.ts';
+import { isUniqueViolation, now, readJson } from '../../store/index.ts';
+import { InvalidPath, InvalidValue, Mutability, NotFound, Uniqueness } from '../protocol/errors.ts';
+import type { Filter } from '../protocol/filter.ts';
+import { applyOperation, type PatchOpName } from '../protocol/patch.ts';
+import type { PatchPath } from '../protocol/paths.ts';
+import { checkDocument, type Document, isObject, readResource, sameJson } from '../protocol/resource.ts';
+import { findAttribute, GROUP_SCHEMA, GROUP_TYPE } from '../protocol/schemas.ts';
+import { matchesValue } from '../protocol/value-filter.ts';
 import type { FilterTable } from './filter-sql.ts';
 import { addMembers, type Member, memberIds, membersOf, removeAllMembers, removeMembers } from './memberships.ts';
-import { applyOperation, type PatchOpName } from './patch.ts';
-import type { PatchPath } from './paths.ts';
 import { checkPrecondition, type Db, type Repository, type RepositoryParts, type Stored } from './repository.ts';
-import { checkDocument, type Document, isObject, readResource, sameJson } from './resource.ts';
-import { findAttribute, GROUP_SCHEMA, GROUP_TYPE } from './schemas.ts';
 import { resourceTable } from './table.ts';
-import { matchesValue } from './value-filter.ts';
 
 /** Exported for the filter tests' query plans. */
 export const GROUP_FILTER: FilterTable = {

@@ -1,10 +1,10 @@
 import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
-import type { Database, Dialect } from '../store/index.ts';
-import { PreconditionFailed } from './errors.ts';
-import type { Filter } from './filter.ts';
-import type { PatchOperation } from './patch.ts';
-import type { Document } from './resource.ts';
-import type { ResourceTypeDefinition } from './schemas.ts';
+import type { Database, Dialect } from '../../store/index.ts';
+import { PreconditionFailed } from '../protocol/errors.ts';
+import type { Filter } from '../protocol/filter.ts';
+import type { PatchOperation } from '../protocol/patch.ts';
+import type { Document } from '../protocol/resource.ts';
+import type { ResourceTypeDefinition } from '../protocol/schemas.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import { isForeignKeyViolation, now } from '../store/index.ts';
-import { prepare } from '../store/prepared.ts';
-import { InvalidValue, TooMany } from './errors.ts';
+import { isForeignKeyViolation, now } from '../../store/index.ts';
+import { prepare } from '../../store/prepared.ts';
+import { InvalidValue, TooMany } from '../protocol/errors.ts';
+import { isObject } from '../protocol/resource.ts';
 import { type Db, inSlices } from './repository.ts';
-import { isObject } from './resource.ts';
 
 /**
  * Group memberships, one row each. Adding or removing a member touches that

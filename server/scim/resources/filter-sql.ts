@@ -1,9 +1,9 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
-import type { Dialect } from '../store/index.ts';
-import { InvalidFilter, Sensitive } from './errors.ts';
-import type { Filter } from './filter.ts';
-import { type AttributeReference, attributeLabel, resolveAttribute } from './paths.ts';
-import { type AttributeDefinition, findAttribute, type ResourceTypeDefinition } from './schemas.ts';
+import type { Dialect } from '../../store/index.ts';
+import { InvalidFilter, Sensitive } from '../protocol/errors.ts';
+import type { Filter } from '../protocol/filter.ts';
+import { type AttributeReference, attributeLabel, resolveAttribute } from '../protocol/paths.ts';
+import { type AttributeDefinition, findAttribute, type ResourceTypeDefinition } from '../protocol/schemas.ts';
 
 type Predicate = RawBuilder<SqlBool>;
 type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'lt' | 'ge' | 'le';

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { isUniqueViolation, now, readJson } from '../store/index.ts';
-import { prepare } from '../store/prepared.ts';
-import { InvalidValue, Mutability, NotFound, Uniqueness } from './errors.ts';
+import { isUniqueViolation, now, readJson } from '../../store/index.ts';
+import { prepare } from '../../store/prepared.ts';
+import { InvalidValue, Mutability, NotFound, Uniqueness } from '../protocol/errors.ts';
+import { applyOperation } from '../protocol/patch.ts';
+import { checkDocument, type Document, isObject, readResource, sameJson } from '../protocol/resource.ts';
+import { USER_TYPE } from '../protocol/schemas.ts';
 import type { FilterTable } from './filter-sql.ts';
 import { groupsOf } from './memberships.ts';
-import { applyOperation } from './patch.ts';
 import { checkPrecondition, type Db, type Repository, type RepositoryParts, type Stored } from './repository.ts';
-import { checkDocument, type Document, isObject, readResource, sameJson } from './resource.ts';
-import { USER_TYPE } from './schemas.ts';
 import { resourceTable } from './table.ts';
 
 /** Exported for the filter tests' query plans. */

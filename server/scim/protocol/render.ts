@@ -1,9 +1,9 @@
 import type Koa from 'koa';
-import type { Logger } from '../log.ts';
-import { isUnavailable } from '../sessions/index.ts';
-import { UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
+import type { Logger } from '../../log.ts';
+import { isUnavailable } from '../../sessions/index.ts';
+import { UNAVAILABLE_RETRY_SECONDS } from '../../store/index.ts';
+import { etag, type Stored } from '../resources/repository.ts';
 import { ScimError, ServiceUnavailable } from './errors.ts';
-import { etag, type Stored } from './repository.ts';
 import { schemasOf } from './resource.ts';
 import { ERROR, LIST_RESPONSE, type ResourceTypeDefinition } from './schemas.ts';
 

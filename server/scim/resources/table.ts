@@ -1,11 +1,11 @@
 import type { Compilable, Kysely } from 'kysely';
-import type { Dialect } from '../store/index.ts';
-import { type Prepared, prepare } from '../store/prepared.ts';
-import type { Filter } from './filter.ts';
+import type { Dialect } from '../../store/index.ts';
+import { type Prepared, prepare } from '../../store/prepared.ts';
+import type { Filter } from '../protocol/filter.ts';
+import { DEFAULT_COUNT } from '../protocol/request.ts';
+import type { ResourceTypeDefinition } from '../protocol/schemas.ts';
 import { type FilterTable, filterToSql } from './filter-sql.ts';
 import { type Db, pageOf } from './repository.ts';
-import { DEFAULT_COUNT } from './request.ts';
-import type { ResourceTypeDefinition } from './schemas.ts';
 
 /** A resource type's table, its filter columns and the columns a read returns. */
 export interface TableSpec {

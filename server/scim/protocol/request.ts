@@ -1,8 +1,8 @@
 import type Koa from 'koa';
+import type { ListQuery } from '../resources/repository.ts';
 import { InvalidSyntax, InvalidValue, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
 import { type Filter, parseFilter } from './filter.ts';
 import { type Projection, readProjection } from './projection.ts';
-import type { ListQuery } from './repository.ts';
 import { isObject } from './resource.ts';
 import type { ResourceTypeDefinition } from './schemas.ts';
 
