@@ -60,7 +60,7 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
   koa.use(metrics.middleware);
   koa.use(securityHeaders({ https: config.publicUrl.protocol === 'https:' }));
   koa.use(i18n(authorizeCatalogues));
-  koa.use(errorPages(log));
+  koa.use(errorPages(log, store.outages));
   koa.use(staticAssets());
 
   const health = healthRoutes([

@@ -7,6 +7,15 @@ export interface Config {
   publicUrl: URL;
   dataDir: string;
   databaseUrl: string | undefined;
+  /**
+   * The longest one directory query may take, in ms: PostgreSQL's
+   * statement_timeout and lock_timeout, and the client's own deadline for a
+   * server that does not answer at all; with SQLite, how long a write waits
+   * for another process's write lock. Past it the request answers 503.
+   */
+  databaseStatementTimeoutMs: number;
+  /** PostgreSQL: the longest a query waits for a pooled connection, opening one included, in ms. */
+  databaseConnectTimeoutMs: number;
   redisUrl: string | undefined;
   /** Where sessions, tokens and throttling counters live when not in the embedded store. */
   redis: RedisConfig | undefined;
@@ -217,6 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: new URL(publicUrl.origin),
     dataDir,
     databaseUrl: databaseUrl?.toString(),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5_000, 100, 600_000),
+    databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     redisUrl: redisUrl?.toString(),
     redis: redisConfig(env, redisUrl),
     logLevel,

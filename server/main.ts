@@ -19,7 +19,7 @@ try {
 const log = createLogger(config.logLevel);
 let store: Awaited<ReturnType<typeof openStore>>;
 try {
-  store = await openStore(config);
+  store = await openStore(config, { log });
 } catch (error) {
   log.fatal({ err: error }, 'could not open the directory store');
   process.stderr.write(`securelogin: could not open the directory store: ${(error as Error).message}\n`);

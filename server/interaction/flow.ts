@@ -94,7 +94,8 @@ export function whenUnavailable(parts: Pick<FlowParts, 'log'>): Koa.Middleware {
       await next();
     } catch (error) {
       if (!isUnavailable(error)) throw error;
-      parts.log.warn({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'sign-in page unavailable: a store does not answer');
+      // Logged once per outage by the store's watch (store/outages.ts), not once per request.
+      parts.log.debug({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'sign-in page unavailable: a store does not answer');
       ctx.set('Retry-After', String(UNAVAILABLE_RETRY_SECONDS));
       showError(ctx, 503, 'unavailable');
     }

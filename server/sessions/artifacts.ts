@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Logger } from '../log.ts';
+import { isStoreUnavailable } from '../store/index.ts';
 
 /** Models that belong to a grant: revoking the grant removes them (as oidc-provider's own memory adapter does). */
 export const GRANT_BOUND_MODELS = new Set([
@@ -77,7 +78,9 @@ export async function guarded<T>(log: Logger, what: string, operation: () => Pro
     return await operation();
   } catch (error) {
     if (error instanceof errors.OIDCProviderError) throw error;
-    log.error({ err: error, operation: what }, 'session store failed');
+    // A store that does not answer is logged once per outage, by its watch (store/outages.ts).
+    if (isStoreUnavailable(error)) log.debug({ err: error, operation: what }, 'session store unavailable');
+    else log.error({ err: error, operation: what }, 'session store failed');
     throw new SessionsUnavailable(error);
   }
 }

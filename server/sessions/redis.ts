@@ -1,12 +1,14 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { RedisConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
+import type { Outages, OutageWatch } from '../store/index.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
   GRANT_BOUND_MODELS,
   guarded,
+  SessionsUnavailable,
   settleLostConsume,
   withConsumed,
   withoutConsumed,
@@ -106,9 +108,23 @@ export interface RedisConnection {
   client: RedisClient & Scripts;
   /** Where it connects, without credentials, for log lines and errors. */
   where: string;
+  /** Begins and ends the session store's outages (one log line each). */
+  watch: OutageWatch;
 }
 
-export async function connectRedis(config: RedisConfig, log: Logger): Promise<RedisConnection> {
+// Error replies that say the server cannot serve right now (loading, failing
+// over, out of memory), not that the command was wrong.
+const UNAVAILABLE_REPLIES = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|OOM|BUSY)\b/;
+
+/** True when a command failed because Redis did not answer or cannot serve now; false for a wrong command (our fault). */
+function isRedisUnavailable(error: unknown): boolean {
+  if (error instanceof errors.OIDCProviderError) return false;
+  const e = error as { name?: unknown; message?: unknown };
+  if (e?.name === 'ReplyError') return typeof e.message === 'string' && UNAVAILABLE_REPLIES.test(e.message);
+  return true;
+}
+
+export async function connectRedis(config: RedisConfig, log: Logger, outages: Outages): Promise<RedisConnection> {
   const common: RedisOptions = {
     username: config.username,
     password: config.password,
@@ -145,16 +161,11 @@ export async function connectRedis(config: RedisConfig, log: Logger): Promise<Re
   }
   for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
 
-  // ioredis retries by itself and emits an error per attempt; one line per outage is enough.
-  let healthy = true;
-  client.on('error', (error: Error) => {
-    if (healthy) log.warn({ redis: where, err: error }, 'redis unreachable; retrying');
-    healthy = false;
-  });
-  client.on('ready', () => {
-    if (!healthy) log.info({ redis: where }, 'redis reachable again');
-    healthy = true;
-  });
+  // ioredis retries by itself and emits an error per attempt; the watch
+  // logs one line when the outage begins and one when it ends.
+  const watch = outages.watch('sessions', where);
+  client.on('error', (error: Error) => watch.failed(error));
+  client.on('ready', () => watch.answered());
 
   try {
     await withDeadline(client.ping(), 10_000);
@@ -162,7 +173,9 @@ export async function connectRedis(config: RedisConfig, log: Logger): Promise<Re
     client.disconnect();
     throw new Error(`Redis is not reachable (${where}): ${(error as Error).message}`);
   }
-  return { client: client as RedisClient & Scripts, where };
+  // Not reachable for a moment while starting is no outage of a running service.
+  watch.answered();
+  return { client: client as RedisClient & Scripts, where, watch };
 }
 
 /** For /readyz: a Cluster or Sentinel that lost its nodes would otherwise queue the PING indefinitely. */
@@ -188,6 +201,26 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * Runs one Redis operation under the command deadline. A Redis that does not
+ * answer (stopped, cut off: no 'error' event comes then, only timeouts) is
+ * an outage for the watch and SessionsUnavailable (503) for the request;
+ * anything else is left to guarded(), which logs it as our fault.
+ */
+function deadlined<T>(connection: RedisConnection, log: Logger, what: string, operation: () => Promise<T>): Promise<T> {
+  return guarded(log, what, async () => {
+    try {
+      const result = await withDeadline(operation(), COMMAND_DEADLINE_MS);
+      connection.watch.answered();
+      return result;
+    } catch (error) {
+      if (!isRedisUnavailable(error)) throw error;
+      connection.watch.failed(error);
+      throw new SessionsUnavailable(error);
+    }
+  });
+}
+
 function ttlMs(expiresIn: number | undefined): string {
   return typeof expiresIn === 'number' ? String(Math.max(1, Math.round(expiresIn * 1000))) : '0';
 }
@@ -198,7 +231,7 @@ export function redisAdapter(connection: RedisConnection, log: Logger, prefix: s
   const grantKey = (grantId: string) => `${prefix}grant:{${grantId}}`;
   const uidKey = (uid: string) => `${prefix}uid:{${uid}}`;
   const userCodeKey = (model: string, userCode: string) => `${prefix}usercode:{${model}:${userCode}}`;
-  const run = <T>(what: string, operation: () => Promise<T>) => guarded(log, what, () => withDeadline(operation(), COMMAND_DEADLINE_MS));
+  const run = <T>(what: string, operation: () => Promise<T>) => deadlined(connection, log, what, operation);
 
   async function revokeGrant(grantId: string): Promise<void> {
     const members = await client.smembers(grantKey(grantId));
@@ -303,7 +336,7 @@ export function redisAdapter(connection: RedisConnection, log: Logger, prefix: s
 export function redisThrottle(connection: RedisConnection, log: Logger, prefix: string): Throttle {
   const { client } = connection;
   const key = (name: string) => `${prefix}throttle:{${name}}`;
-  const run = <T>(what: string, operation: () => Promise<T>) => guarded(log, what, () => withDeadline(operation(), COMMAND_DEADLINE_MS));
+  const run = <T>(what: string, operation: () => Promise<T>) => deadlined(connection, log, what, operation);
   const state = ([now, failures, windowEnds, lockedUntil]: [number, number, number, number]) =>
     stateAt(Number(now), Number(failures), Number(windowEnds), Number(lockedUntil) || null);
 

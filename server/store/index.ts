@@ -1,13 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, type PostgresPool, type SqliteDatabase, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import { isBusy, LockWaitingSqliteDialect } from './lock-wait.ts';
 import { migrateToLatest } from './migrations.ts';
+import { type Outages, type OutageWatch, trackOutages } from './outages.ts';
 import { readDirectly, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
+export type { Outages, OutageWatch } from './outages.ts';
 export type { Database } from './schema.ts';
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -16,6 +20,8 @@ export interface Store {
   dialect: Dialect;
   /** Where the embedded database lives, or a password-free description of the server. */
   location: string;
+  /** The process's record of store outages: this store's, and the session store's (sessions/). */
+  outages: Outages;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -24,8 +30,18 @@ export interface Store {
 // they fit a JS number for the next few hundred thousand years.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>, options: { migrate?: boolean } = {}): Promise<Store> {
-  const store = config.databaseUrl ? openPostgres(config.databaseUrl) : openSqlite(config.dataDir);
+/** What opening a store needs: where it is and its deadlines (each defaults as in config.ts). */
+export type StoreConfig = Pick<Config, 'dataDir' | 'databaseUrl'> &
+  Partial<Pick<Config, 'databaseStatementTimeoutMs' | 'databaseConnectTimeoutMs'>>;
+
+const DEFAULT_DEADLINE_MS = 5_000;
+
+export async function openStore(config: StoreConfig, options: { migrate?: boolean; log?: Logger } = {}): Promise<Store> {
+  const outages = trackOutages(options.log);
+  const statementMs = config.databaseStatementTimeoutMs ?? DEFAULT_DEADLINE_MS;
+  const store = config.databaseUrl
+    ? openPostgres(config.databaseUrl, statementMs, config.databaseConnectTimeoutMs ?? DEFAULT_DEADLINE_MS, outages)
+    : openSqlite(config.dataDir, statementMs, outages);
   if (options.migrate !== false) {
     try {
       await migrateToLatest(store.db, store.dialect);
@@ -37,16 +53,19 @@ export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl'>,
   return store;
 }
 
-function openSqlite(dataDir: string): Store {
+function openSqlite(dataDir: string, lockWaitMs: number, outages: Outages): Store {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'securelogin.db');
-  const database = new SQLite(file);
+  // Opening may wait for a lock the synchronous way: nothing is served yet.
+  const database = new SQLite(file, { timeout: 5_000 });
   database.pragma('journal_mode = WAL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
+  // From here on a lock is waited for on a timer, never inside a call (lock-wait.ts).
+  database.pragma('busy_timeout = 0');
   const statements = keepingStatements(database);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  const watch = outages.watch('directory', file);
+  const db = new Kysely<Database>({ dialect: new LockWaitingSqliteDialect({ database: statements }, lockWaitMs, watch) });
   // Kysely's executor costs more than SQLite's lookup itself (promises, a
   // connection mutex); a read outside any transaction needs none of it.
   // Inside one (another request's, open across awaits) it queues as before,
@@ -54,12 +73,21 @@ function openSqlite(dataDir: string): Store {
   readDirectly(db, (text, parameters) => {
     if (database.inTransaction) return undefined;
     const statement = statements.prepare(text) as SQLite.Statement;
-    return statement.reader ? statement.all(parameters as unknown[]) : undefined;
+    if (!statement.reader) return undefined;
+    try {
+      return statement.all(parameters as unknown[]);
+    } catch (error) {
+      // A read meets a lock only while another process holds the whole file
+      // (a checkpoint's reset, an exclusive lock): queue it, to wait on a timer.
+      if (isBusy(error)) return undefined;
+      throw error;
+    }
   });
   return {
     db,
     dialect: 'sqlite',
     location: file,
+    outages,
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -103,35 +131,102 @@ function keepingStatements(database: SQLite.Database): SqliteDatabase {
  * other SQL goes as before. A named statement outlives schema changes as
  * long as its result columns do not change: those queries name their
  * columns instead of selecting *.
+ *
+ * It also watches each query's outcome: an answer ends a store outage, a
+ * server that did not answer begins one, and a client whose query passed
+ * the client-side deadline is `broken`: its connection still waits for that
+ * answer, so it must never run another query or go back to the pool.
  */
-function namingPrepared(client: pg.PoolClient): void {
+function watchingQueries(client: pg.PoolClient, watch: OutageWatch, broken: WeakSet<pg.PoolClient>): void {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   client.query = ((text: unknown, values?: unknown, callback?: unknown) => {
     const name = typeof text === 'string' ? statementName(text) : undefined;
-    return name ? query({ name, text, values }, callback) : query(text, values, callback);
+    const config = name ? { name, text, values } : text;
+    if (callback !== undefined || typeof values === 'function') return name ? query(config, callback) : query(text, values, callback);
+    if (broken.has(client)) return Promise.reject(new Error('Connection terminated: the server did not answer the previous query in time'));
+    const pending = (name ? query(config) : query(text, values)) as Promise<unknown>;
+    return pending.then(
+      (result) => {
+        watch.answered();
+        return result;
+      },
+      (error: unknown) => {
+        if ((error as Error)?.message === CLIENT_DEADLINE_MESSAGE) broken.add(client);
+        if (isStoreUnavailable(error) && !ANSWERED_CODES.has((error as { code?: string }).code ?? '')) watch.failed(error);
+        else watch.answered();
+        throw error;
+      },
+    );
   }) as typeof client.query;
 }
 
-function openPostgres(databaseUrl: string): Store {
-  // keepAlive: a connection whose server vanished without a word (a network
-  // partition, a failed-over host) is noticed instead of waited on forever.
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5_000, keepAlive: true });
+/** What pg says when `query_timeout` passed before the server answered. */
+const CLIENT_DEADLINE_MESSAGE = 'Query read timeout';
+/** The server's own deadlines: it did answer (in time), so it is no outage; the request still gets 503. */
+const ANSWERED_CODES = new Set(['57014', '55P03']);
+/**
+ * How much longer than statement_timeout the client waits: a server that is
+ * there cancels the statement itself and says so (and keeps the connection);
+ * only one that is stopped or cut off is waited for this long.
+ */
+const CLIENT_DEADLINE_SLACK_MS = 1_000;
+
+function openPostgres(databaseUrl: string, statementMs: number, connectMs: number, outages: Outages): Store {
+  const url = new URL(databaseUrl);
+  url.password = '';
+  const location = url.toString();
+  const watch = outages.watch('directory', location);
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    // Both waiting for a free pooled connection and opening a new one: a
+    // server that accepts TCP but never finishes the handshake (stopped,
+    // overloaded) is given up on here.
+    connectionTimeoutMillis: connectMs,
+    // keepAlive: a connection whose server vanished without a word (a network
+    // partition, a failed-over host) is noticed instead of waited on forever.
+    keepAlive: true,
+    statement_timeout: statementMs,
+    lock_timeout: statementMs,
+    // statement_timeout is the server's: a stopped server or a cut network
+    // never sends its cancel, and requests were held until it came back (40 s).
+    query_timeout: statementMs + CLIENT_DEADLINE_SLACK_MS,
+  });
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => {});
+  const broken = new WeakSet<pg.PoolClient>();
   // Nor may a client that is checked out: pg emits 'error' on it as well as
   // rejecting its query, and the pool listens only while the client is idle.
   // The query's caller gets the error; the pool drops the broken client.
   pool.on('connect', (client) => {
     client.on('error', () => {});
-    namingPrepared(client);
+    watchingQueries(client, watch, broken);
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  const url = new URL(databaseUrl);
-  url.password = '';
+  // Kysely gives every client back with release(); one whose query passed the
+  // deadline is destroyed instead (release(true)), so that no later request
+  // waits behind the answer it never got.
+  const deadlinedPool: PostgresPool = {
+    async connect() {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        if (isStoreUnavailable(error)) watch.failed(error);
+        throw error;
+      }
+      const release = client.release;
+      client.release = (destroy?: Error | boolean) => release(destroy || broken.has(client));
+      return client;
+    },
+    end: () => pool.end(),
+    options: pool.options,
+  };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: deadlinedPool }) });
   return {
     db,
     dialect: 'postgres',
-    location: url.toString(),
+    location,
+    outages,
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -171,13 +266,18 @@ const UNAVAILABLE_CODES = new Set([
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now: starting up or recovering
   '53300', // too_many_connections
-  // SQLite: the file stayed locked past busy_timeout.
+  // Our own deadlines (statement_timeout, lock_timeout): the server is busy or a lock is held too long.
+  '57014', // query_canceled
+  '55P03', // lock_not_available
+  // SQLite: another connection held the lock past the deadline (lock-wait.ts).
   'SQLITE_BUSY',
+  'SQLITE_BUSY_SNAPSHOT',
+  'SQLITE_BUSY_RECOVERY',
 ]);
 
 // pg and pg-pool report a lost or never-made connection by message only.
 const UNAVAILABLE_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/;
 
 /**
  * True when `error` means the directory store did not answer (refused,

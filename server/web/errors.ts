@@ -1,13 +1,17 @@
 import type { Middleware } from 'koa';
 import type { Logger } from '../log.ts';
+import { isStoreUnavailable, type Outages, UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
 
 /**
  * The one place errors become responses for the HTML and plain JSON parts of
- * the app. Client errors (4xx with `expose`) show their message; anything else
- * is logged with the request id and shown as a generic page naming that id.
- * Parts with their own wire format (SCIM, oidc-provider) render their own.
+ * the app. Client errors (4xx with `expose`) show their message; a store that
+ * does not answer is a 503 page with Retry-After; anything else is logged
+ * with the request id and shown as a generic page naming that id. Parts with
+ * their own wire format (SCIM, oidc-provider) render their own; every 503,
+ * whoever rendered it, is counted against the store outage in progress, for
+ * the line that says when it ended.
  */
-export function errorPages(log: Logger): Middleware {
+export function errorPages(log: Logger, outages: Outages): Middleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -18,7 +22,15 @@ export function errorPages(log: Logger): Middleware {
     } catch (error) {
       const err = error as { status?: number; statusCode?: number; expose?: boolean; message?: string };
       const status = err.status ?? err.statusCode ?? 500;
-      if (status >= 500 || !err.expose) {
+      if (status === 503 || isStoreUnavailable(error)) {
+        // Logged once per outage by the store's watch, not once per request.
+        log.debug(
+          { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
+          'request refused: a store is unavailable',
+        );
+        ctx.set('Retry-After', String(UNAVAILABLE_RETRY_SECONDS));
+        respond(ctx, 503, 'Temporarily unavailable', 'The service is temporarily unavailable. Nothing was lost: try again in a moment.');
+      } else if (status >= 500 || !err.expose) {
         log.error({ err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'request failed');
         respond(
           ctx,
@@ -29,6 +41,9 @@ export function errorPages(log: Logger): Middleware {
       } else {
         respond(ctx, status, title(status), err.message ?? 'The request could not be handled.');
       }
+    } finally {
+      // /readyz is a probe polled every few seconds, not a request that was refused.
+      if (ctx.status === 503 && ctx.path !== '/readyz') outages.refused();
     }
   };
 }

@@ -29,7 +29,7 @@ export async function startService(env: Record<string, string | undefined> = {})
   const port = env.PORT && env.PORT !== '0' ? env.PORT : String(await freePort());
   const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env, DATA_DIR: dataDir, PORT: port });
   const log = createLogger(config.logLevel);
-  const store = await openStore(config);
+  const store = await openStore(config, { log });
   const app = await createApp({ config, log, store });
   const running = await listen(app, store, config.port, '127.0.0.1');
   return { ...running, config, store, dataDir };

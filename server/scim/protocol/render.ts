@@ -38,7 +38,8 @@ export function send(ctx: Koa.Context, status: number, body?: unknown): void {
  */
 export function sendError(ctx: Koa.Context, error: unknown, log: Logger): void {
   if (isUnavailable(error)) {
-    log.warn(
+    // Logged once per outage by the store's watch (store/outages.ts), not once per request.
+    log.debug(
       { err: error, requestId: ctx.state.requestId, method: ctx.method, path: ctx.path },
       'scim request failed: a store is unavailable',
     );
