@@ -72,7 +72,7 @@ export async function openSessions(parts: { config: Config; store: Store; log: L
   if (config.redis) {
     const prefix = tuning.redisKeyPrefix ?? 'slc:';
     if (/[{}]/.test(prefix)) throw new TypeError('the Redis key prefix must not contain { or }: they would change the hash slot');
-    const connection = await connectRedis(config.redis, log, store.outages);
+    const connection = await connectRedis(config.redis, store.outages);
     log.info({ redis: connection.where, mode: config.redis.mode }, 'sessions and tokens in redis');
     return {
       Adapter: redisAdapter(connection, log, prefix),

@@ -124,7 +124,7 @@ function isRedisUnavailable(error: unknown): boolean {
   return true;
 }
 
-export async function connectRedis(config: RedisConfig, log: Logger, outages: Outages): Promise<RedisConnection> {
+export async function connectRedis(config: RedisConfig, outages: Outages): Promise<RedisConnection> {
   const common: RedisOptions = {
     username: config.username,
     password: config.password,
