@@ -61,6 +61,14 @@ export interface PostgresServer {
   pause(): Promise<void>;
   /** Starts it again on the same port and data. */
   resume(): Promise<void>;
+  /**
+   * SIGSTOPs the server and every backend: connections stay open and new ones
+   * are accepted by the kernel, but nothing answers (a hung host, a cut
+   * network), and the server's own statement_timeout cannot fire either.
+   */
+  freeze(): void;
+  /** SIGCONTs them again. */
+  thaw(): void;
   stop(): Promise<void>;
 }
 
@@ -106,9 +114,33 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+  // The postmaster's pid is the first line of postmaster.pid; its children are the backends.
+  const processes = (): number[] => {
+    const postmaster = Number(fs.readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const children = fs
+      .readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((pid) => {
+        try {
+          // stat: "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+          const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postmaster;
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+    return [postmaster, ...children];
+  };
+  const signal = (name: NodeJS.Signals) => {
+    for (const pid of processes()) process.kill(pid, name);
+  };
+
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    freeze: () => signal('SIGSTOP'),
+    thaw: () => signal('SIGCONT'),
     pause: () => halt('immediate'),
     resume: start,
     async stop() {
