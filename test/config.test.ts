@@ -28,6 +28,8 @@ describe('configuration from the environment', () => {
       redis: undefined,
       logLevel: 'info',
       trustProxy: false,
+      databaseStatementTimeoutMs: 5_000,
+      databaseConnectTimeoutMs: 5_000,
       jwks: undefined,
       cookieKeys: undefined,
     });
@@ -63,6 +65,9 @@ describe('configuration from the environment', () => {
     ['PUBLIC_URL', { PUBLIC_URL: 'https://connect.example.com/?tenant=1' }, 'must not have a query or fragment'],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://db/slc' }, 'must start with postgres:// or postgresql://'],
     ['DATABASE_URL', { DATABASE_URL: 'db:5432' }, 'must start with postgres://'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '5s' }, 'must be a whole number'],
+    ['DATABASE_STATEMENT_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '0' }, 'must be between 100 and 600000'],
+    ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: '600001' }, 'must be between 100 and 600000'],
     ['REDIS_URL', { REDIS_URL: 'http://cache:6379' }, 'must start with redis:// or rediss://'],
     ['REDIS_URL', { REDIS_URL: 'redis://cache:6379/sessions' }, 'the path must be a database number'],
     ['REDIS_SENTINELS', { ...SENTINELS, REDIS_SENTINELS: 's1:99999' }, 'port must be between 1 and 65535'],

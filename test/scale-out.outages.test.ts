@@ -203,9 +203,12 @@ describe.skipIf(missing !== undefined)(`a server whose engines go away and come 
 
       expect(server.child.pid).toBe(pid);
       expect(server.alive()).toBe(true);
-      const outage = server.logs.filter((line) => line.msg === 'redis unreachable; retrying');
-      expect(outage.length, 'one log line per outage, not one per reconnect attempt').toBe(1);
-      expect(server.logs.some((line) => line.msg === 'redis reachable again')).toBe(true);
+      const began = server.logs.filter((line) => line.msg.startsWith('store outage began') && line.store === 'sessions');
+      expect(began.length, 'one log line per outage, not one per reconnect attempt or failed request').toBe(1);
+      const ended = server.logs.filter((line) => line.msg.startsWith('store outage ended') && line.store === 'sessions');
+      expect(ended).toHaveLength(1);
+      // The token endpoint, two SCIM requests, a sign-in page: each answered 503 and counted.
+      expect(ended[0].refused).toBeGreaterThanOrEqual(4);
     }, 40_000);
   });
 

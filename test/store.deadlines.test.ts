@@ -167,94 +167,97 @@ describe('a SQLite file whose write lock another process holds', () => {
 
 const missing = postgresServerMissing;
 
-describe.skipIf(missing !== undefined)(`a PostgreSQL server that stops answering (SIGSTOP)${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  let postgres: PostgresServer;
-  let server: ServerProcess;
-  let store: Store;
-  let seeded: SeededTenant;
-  let scim: ScimClient;
-  let refreshToken: string;
-  let userId: string;
-  let inProgress: { browser: Browser; page: Response };
-  let from: number;
-  const refusedDuringOutage: number[] = [];
+describe.skipIf(missing !== undefined)(
+  `a PostgreSQL server that stops answering (SIGSTOP)${missing ? ` (skipped: ${missing})` : ''}`,
+  () => {
+    let postgres: PostgresServer;
+    let server: ServerProcess;
+    let store: Store;
+    let seeded: SeededTenant;
+    let scim: ScimClient;
+    let refreshToken: string;
+    let userId: string;
+    let inProgress: { browser: Browser; page: Response };
+    let from: number;
+    const refusedDuringOutage: number[] = [];
 
-  beforeAll(async () => {
-    postgres = await startPostgresServer();
-    // Sessions and tokens live in PostgreSQL too (no REDIS_URL): every request needs it.
-    server = await startServerProcess({
-      DATABASE_URL: postgres.url,
-      DATABASE_STATEMENT_TIMEOUT_MS: '400',
-      DATABASE_CONNECT_TIMEOUT_MS: '400',
+    beforeAll(async () => {
+      postgres = await startPostgresServer();
+      // Sessions and tokens live in PostgreSQL too (no REDIS_URL): every request needs it.
+      server = await startServerProcess({
+        DATABASE_URL: postgres.url,
+        DATABASE_STATEMENT_TIMEOUT_MS: '400',
+        DATABASE_CONNECT_TIMEOUT_MS: '400',
+      });
+      store = await openStore({ dataDir: '', databaseUrl: postgres.url }, { migrate: false });
+      seeded = await seedTenant(store);
+      const tokens = await authorizeSeeded(server, seeded);
+      refreshToken = tokens.refresh_token;
+      scim = new ScimClient(server, tokens.access_token);
+      const user = await scim.post('/Users', entraUser('before.the.freeze@example.com'));
+      expect(user.status, user.text).toBe(201);
+      userId = user.body.id;
+      const started = await startAuthorize(server, { clientId: seeded.client.clientId });
+      inProgress = { browser: started.browser, page: started.page };
+      from = server.logs.length;
+      postgres.freeze();
+    }, 90_000);
+
+    afterAll(async () => {
+      postgres?.thaw();
+      await store?.close();
+      await server?.stop();
+      await postgres?.stop();
     });
-    store = await openStore({ dataDir: '', databaseUrl: postgres.url }, { migrate: false });
-    seeded = await seedTenant(store);
-    const tokens = await authorizeSeeded(server, seeded);
-    refreshToken = tokens.refresh_token;
-    scim = new ScimClient(server, tokens.access_token);
-    const user = await scim.post('/Users', entraUser('before.the.freeze@example.com'));
-    expect(user.status, user.text).toBe(201);
-    userId = user.body.id;
-    const started = await startAuthorize(server, { clientId: seeded.client.clientId });
-    inProgress = { browser: started.browser, page: started.page };
-    from = server.logs.length;
-    postgres.freeze();
-  }, 90_000);
 
-  afterAll(async () => {
-    postgres?.thaw();
-    await store?.close();
-    await server?.stop();
-    await postgres?.stop();
-  });
+    it('SCIM answers 503 as a SCIM error with Retry-After, never 401, reads and writes alike', async () => {
+      const read = await scim.get(`/Users/${userId}`);
+      expectScimUnavailable(read);
+      const write = await scim.post('/Users', entraUser('during.the.freeze@example.com'));
+      expectScimUnavailable(write);
+      refusedDuringOutage.push(read.status, write.status);
+    });
 
-  it('SCIM answers 503 as a SCIM error with Retry-After, never 401, reads and writes alike', async () => {
-    const read = await scim.get(`/Users/${userId}`);
-    expectScimUnavailable(read);
-    const write = await scim.post('/Users', entraUser('during.the.freeze@example.com'));
-    expectScimUnavailable(write);
-    refusedDuringOutage.push(read.status, write.status);
-  });
+    it('the token endpoint answers 503 temporarily_unavailable with Retry-After', async () => {
+      const token = await refresh(server, { ...seeded.client, refreshToken });
+      expect(token.status, JSON.stringify(token.body)).toBe(503);
+      expect(token.body.error).toBe('temporarily_unavailable');
+      expect(token.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      refusedDuringOutage.push(token.status);
+    });
 
-  it('the token endpoint answers 503 temporarily_unavailable with Retry-After', async () => {
-    const token = await refresh(server, { ...seeded.client, refreshToken });
-    expect(token.status, JSON.stringify(token.body)).toBe(503);
-    expect(token.body.error).toBe('temporarily_unavailable');
-    expect(token.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-    refusedDuringOutage.push(token.status);
-  });
+    it('a sign-in page answers a 503 page with Retry-After', async () => {
+      const page = await goToDomain(inProgress.browser, inProgress.page, seeded.domain);
+      expect(page.status, excerpt(page.text)).toBe(503);
+      expect(page.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(excerpt(page.text)).toMatch(/temporarily unavailable/i);
+      refusedDuringOutage.push(page.status);
+    });
 
-  it('a sign-in page answers a 503 page with Retry-After', async () => {
-    const page = await goToDomain(inProgress.browser, inProgress.page, seeded.domain);
-    expect(page.status, excerpt(page.text)).toBe(503);
-    expect(page.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
-    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(excerpt(page.text)).toMatch(/temporarily unavailable/i);
-    refusedDuringOutage.push(page.status);
-  });
+    it('more requests than the pool has connections are all answered, and /healthz answers while they wait', async () => {
+      const many = Array.from({ length: 15 }, (_, i) => tracked(scim.get(`/Users?filter=userName eq "nobody.${i}@example.com"`)));
+      expect(await healthz(server)).toBe(200);
+      const answers = await Promise.all(many.map((request) => request.promise));
+      for (const answer of answers) expectScimUnavailable(answer);
+      refusedDuringOutage.push(...answers.map((answer) => answer.status));
+    }, 60_000);
 
-  it('more requests than the pool has connections are all answered, and /healthz answers while they wait', async () => {
-    const many = Array.from({ length: 15 }, (_, i) => tracked(scim.get(`/Users?filter=userName eq "nobody.${i}@example.com"`)));
-    expect(await healthz(server)).toBe(200);
-    const answers = await Promise.all(many.map((request) => request.promise));
-    for (const answer of answers) expectScimUnavailable(answer);
-    refusedDuringOutage.push(...answers.map((answer) => answer.status));
-  }, 60_000);
+    it('when it answers again, so does everything, on fresh connections, and the outage was logged once when it began and once when it ended', async () => {
+      postgres.thaw();
+      await eventually('SCIM to answer again', async () => (await scim.get(`/Users/${userId}`)).status === 200);
+      const refreshed = await refresh(server, { ...seeded.client, refreshToken });
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+      const created = await scim.post('/Users', entraUser('after.the.freeze@example.com'));
+      expect(created.status, created.text).toBe(201);
 
-  it('when it answers again, so does everything, on fresh connections, and the outage was logged once when it began and once when it ended', async () => {
-    postgres.thaw();
-    await eventually('SCIM to answer again', async () => (await scim.get(`/Users/${userId}`)).status === 200);
-    const refreshed = await refresh(server, { ...seeded.client, refreshToken });
-    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
-    const created = await scim.post('/Users', entraUser('after.the.freeze@example.com'));
-    expect(created.status, created.text).toBe(201);
-
-    const lines = outageLines(server, from);
-    expect(lines.began.map((line) => line.store)).toEqual(['directory']);
-    expect(lines.loud, 'nothing else at warn or above').toEqual(lines.began);
-    expect(lines.ended).toHaveLength(1);
-    expect(lines.ended[0].store).toBe('directory');
-    expect(lines.ended[0].refused).toBeGreaterThanOrEqual(refusedDuringOutage.length);
-    expect(server.alive(), server.stderr()).toBe(true);
-  }, 60_000);
-});
+      const lines = outageLines(server, from);
+      expect(lines.began.map((line) => line.store)).toEqual(['directory']);
+      expect(lines.loud, 'nothing else at warn or above').toEqual(lines.began);
+      expect(lines.ended).toHaveLength(1);
+      expect(lines.ended[0].store).toBe('directory');
+      expect(lines.ended[0].refused).toBeGreaterThanOrEqual(refusedDuringOutage.length);
+      expect(server.alive(), server.stderr()).toBe(true);
+    }, 60_000);
+  },
+);
