@@ -25,6 +25,7 @@ import {
   signIn,
   startAuthorize,
 } from './support/authorize.ts';
+import { eventually, sleep } from './support/eventually.ts';
 import { type PostgresServer, postgresServerMissing, startPostgresServer } from './support/postgres-server.ts';
 import { redisServerMissing, startRedisServer } from './support/redis-cluster.ts';
 import { entraUser, ScimClient } from './support/scim.ts';
@@ -32,18 +33,6 @@ import { type ServerProcess, startServerProcess } from './support/server-process
 
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const missing = redisServerMissing ?? postgresServerMissing;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `check` holds; the outage tests wait for healing this way, never with a fixed sleep. */
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(200);
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-}
-
 async function readiness(server: ServerProcess): Promise<{ status: number; retryAfter: string | null; body: any }> {
   const response = await fetch(`${server.url}/readyz`);
   return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.json() };

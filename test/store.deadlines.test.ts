@@ -21,23 +21,13 @@ import {
   seedTenant,
   startAuthorize,
 } from './support/authorize.ts';
+import { eventually } from './support/eventually.ts';
 import { type PostgresServer, postgresServerMissing, startPostgresServer } from './support/postgres-server.ts';
 import { entraUser, ScimClient, type ScimResponse } from './support/scim.ts';
 import { type LogLine, type ServerProcess, startServerProcess } from './support/server-process.ts';
 import { tempDataDir } from './support/service.ts';
 
 const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-}
-
 function expectScimUnavailable(answer: ScimResponse): void {
   expect(answer.status, answer.text).toBe(503);
   expect(answer.headers.get('content-type')).toMatch(/^application\/scim\+json/);
