@@ -144,7 +144,10 @@ describe('a SQLite file whose write lock another process holds', () => {
     const after = await scim.hasty.post('/Users', entraUser('after.the.lock@example.com'));
     expect(after.status, after.text).toBe(201);
 
-    // One line when the lock outage began, one when it ended, none per refused request.
+    // One line when the lock outage began, one when it ended, none per refused
+    // request. The server's log reaches us through a pipe, so the line that
+    // ended the outage may arrive a little after the answer that ended it.
+    await eventually('the outage-ended line', async () => outageLines(hasty, from).ended.length > 0);
     const lines = outageLines(hasty, from);
     expect(lines.began.map((line) => line.store)).toEqual(['directory']);
     expect(lines.loud, 'nothing else at warn or above').toEqual(lines.began);
