@@ -3,14 +3,13 @@ import { resolveAttribute } from './paths.ts';
 import type { ResourceTypeDefinition } from './schemas.ts';
 
 /**
- * The attributes a list can be sorted by (RFC 7644 §3.4.2.3), lower case as
- * FilterTable keys them: the ones kept in columns of their own, each with an
+ * The attributes a list can be sorted by (RFC 7644 §3.4.2.3): the ones kept in columns of their own, each with an
  * index per tenant (store/migrations.ts 0006), so a sorted page is an index
  * range and never a sort of the whole tenant.
  */
 const SORTABLE: Record<string, readonly string[]> = {
-  User: ['username', 'displayname', 'externalid', 'meta.created', 'meta.lastmodified', 'id'],
-  Group: ['displayname', 'externalid', 'meta.created', 'meta.lastmodified', 'id'],
+  User: ['userName', 'displayName', 'externalId', 'meta.created', 'meta.lastModified', 'id'],
+  Group: ['displayName', 'externalId', 'meta.created', 'meta.lastModified', 'id'],
 };
 
 export interface Sort {
@@ -32,13 +31,11 @@ export function readSort(type: ResourceTypeDefinition, sortBy: string | undefine
   if (sortBy === undefined || sortBy.trim() === '') return undefined;
   const sortable = SORTABLE[type.name] ?? [];
   const refuse = () =>
-    new InvalidValue(
-      `sortBy "${sortBy}" is not an attribute ${type.name}s can be sorted by; use one of ${sortable.map((a) => spelling(a)).join(', ')}`,
-    );
+    new InvalidValue(`sortBy "${sortBy}" is not an attribute ${type.name}s can be sorted by; use one of ${sortable.join(', ')}`);
   const ref = resolveAttribute(type, sortBy.trim(), refuse);
   if (ref.kind !== 'attribute' || ref.extension !== null) throw refuse();
   const attribute = ref.sub ? `${ref.name}.${ref.sub.name}`.toLowerCase() : ref.name.toLowerCase();
-  if (!sortable.includes(attribute)) throw refuse();
+  if (!sortable.some((a) => a.toLowerCase() === attribute)) throw refuse();
   return { attribute, descending };
 }
 
@@ -48,17 +45,4 @@ function readOrder(sortOrder: string | undefined): boolean {
   if (order === 'ascending') return false;
   if (order === 'descending') return true;
   throw new InvalidValue(`sortOrder must be "ascending" or "descending", not "${sortOrder}"`);
-}
-
-const SPELLINGS: Record<string, string> = {
-  username: 'userName',
-  displayname: 'displayName',
-  externalid: 'externalId',
-  'meta.created': 'meta.created',
-  'meta.lastmodified': 'meta.lastModified',
-  id: 'id',
-};
-
-function spelling(attribute: string): string {
-  return SPELLINGS[attribute] ?? attribute;
 }
