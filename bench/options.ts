@@ -1,6 +1,6 @@
 import type { DeploymentName } from './deployments.ts';
 
-export const SCENARIOS = ['scim-reads', 'tokens', 'large-groups', 'entra-mix', 'logins', 'memory'] as const;
+export const SCENARIOS = ['scim-reads', 'sorted-pages', 'tokens', 'large-groups', 'entra-mix', 'logins', 'memory'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {

@@ -118,7 +118,7 @@ eachBackend('SCIM protocol', (service) => {
       bulk: { supported: false },
       filter: { supported: true, maxResults: 1000 },
       changePassword: { supported: false },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: true },
       authenticationSchemes: [{ type: 'oauthbearertoken', primary: true, specUri: 'https://www.rfc-editor.org/info/rfc6750' }],
       meta: { resourceType: 'ServiceProviderConfig', location: `${service().url}/scim/v2/ServiceProviderConfig` },

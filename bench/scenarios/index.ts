@@ -12,6 +12,7 @@ import { largeGroups } from './large-groups.ts';
 import { logins } from './logins.ts';
 import { memory } from './memory.ts';
 import { scimReads } from './scim-reads.ts';
+import { sortedPages } from './sorted-pages.ts';
 import { tokens } from './tokens.ts';
 
 /** A tenant with a seeded population of users, authorized once. */
@@ -72,6 +73,7 @@ export interface Scenario {
 /** In the order they run: reads first, on a directory no write has touched yet; memory last. */
 export const scenarios: Scenario[] = [
   { name: 'scim-reads', needs: ['reads'], run: scimReads, ownLoopDelay: true },
+  { name: 'sorted-pages', needs: ['reads'], run: sortedPages },
   { name: 'tokens', needs: ['fleet'], run: tokens },
   { name: 'large-groups', needs: ['groups'], run: largeGroups },
   { name: 'entra-mix', needs: ['fleet'], run: entraMix },

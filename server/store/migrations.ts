@@ -157,6 +157,47 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0006_scim_sorting': {
+      async up(db: Kysely<any>) {
+        // SCIM sortBy (RFC 7644 §3.4.2.3): one index per tenant and sortable
+        // attribute, ending in the id that breaks ties, so a sorted page is an
+        // index range (either direction) instead of a sort of the tenant. The
+        // expressions are the ORDER BY keys of scim/resources/sort-sql.ts,
+        // written the same way: byte order (PostgreSQL collate "C"), ASCII
+        // case folding for userName and displayName, and on SQLite a leading
+        // `is null` that puts missing values where PostgreSQL puts them.
+        const indexes =
+          dialect === 'postgres'
+            ? [
+                ['users_sort_user_name', 'users', sql`tenant_id, lower(user_name collate "C"), id collate "C"`],
+                ['users_sort_display_name', 'users', sql`tenant_id, lower(display_name collate "C"), id collate "C"`],
+                ['users_sort_external_id', 'users', sql`tenant_id, external_id collate "C", id collate "C"`],
+                ['users_sort_created', 'users', sql`tenant_id, created_at collate "C", id collate "C"`],
+                ['users_sort_last_modified', 'users', sql`tenant_id, updated_at collate "C", id collate "C"`],
+                ['users_sort_id', 'users', sql`tenant_id, id collate "C"`],
+                ['groups_sort_display_name', 'groups', sql`tenant_id, lower(display_name collate "C"), id collate "C"`],
+                ['groups_sort_external_id', 'groups', sql`tenant_id, external_id collate "C", id collate "C"`],
+                ['groups_sort_created', 'groups', sql`tenant_id, created_at collate "C", id collate "C"`],
+                ['groups_sort_last_modified', 'groups', sql`tenant_id, updated_at collate "C", id collate "C"`],
+                ['groups_sort_id', 'groups', sql`tenant_id, id collate "C"`],
+              ]
+            : [
+                // meta.created is 0003's (tenant_id, created_at, id), on both tables.
+                ['users_sort_user_name', 'users', sql`tenant_id, lower(user_name), id`],
+                ['users_sort_display_name', 'users', sql`tenant_id, display_name is null, lower(display_name), id`],
+                ['users_sort_external_id', 'users', sql`tenant_id, external_id is null, external_id, id`],
+                ['users_sort_last_modified', 'users', sql`tenant_id, updated_at, id`],
+                ['users_sort_id', 'users', sql`tenant_id, id`],
+                ['groups_sort_display_name', 'groups', sql`tenant_id, lower(display_name), id`],
+                ['groups_sort_external_id', 'groups', sql`tenant_id, external_id is null, external_id, id`],
+                ['groups_sort_last_modified', 'groups', sql`tenant_id, updated_at, id`],
+                ['groups_sort_id', 'groups', sql`tenant_id, id`],
+              ];
+        for (const [name, table, columns] of indexes as [string, string, ReturnType<typeof sql>][]) {
+          await db.schema.createIndex(name).on(table).expression(columns).execute();
+        }
+      },
+    },
   };
 }
 

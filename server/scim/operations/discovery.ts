@@ -15,7 +15,7 @@ import type { Exchange } from '../resources/exchange.ts';
 
 /**
  * RFC 7644 §4 discovery: what this service provider supports, said as it
- * truly is (no bulk, no password changes, no sorting; PATCH, filters and
+ * truly is (no bulk, no password changes; PATCH, filters, sorting and
  * ETags yes), its resource types and their schemas.
  */
 export function serviceProviderConfig({ ctx, base }: Exchange): void {
@@ -28,7 +28,7 @@ export function serviceProviderConfig({ ctx, base }: Exchange): void {
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: MAX_COUNT },
     changePassword: { supported: false },
-    sort: { supported: false },
+    sort: { supported: true },
     etag: { supported: true },
     authenticationSchemes: [
       {

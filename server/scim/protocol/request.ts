@@ -5,6 +5,7 @@ import { type Filter, parseFilter } from './filter.ts';
 import { type Projection, readProjection } from './projection.ts';
 import { isObject } from './resource.ts';
 import type { ResourceTypeDefinition } from './schemas.ts';
+import { readSort } from './sort.ts';
 
 /** RFC 7644 §3.4.2.4 paging: what a list returns without `count`, and the most it ever returns (advertised as filter.maxResults). */
 export const DEFAULT_COUNT = 100;
@@ -74,7 +75,8 @@ export function readListParameters(type: ResourceTypeDefinition, parameters: Par
   const filter: Filter | undefined = filterText === undefined || filterText.trim() === '' ? undefined : parseFilter(filterText);
   const startIndex = Math.max(1, integer(parameters, 'startIndex') ?? 1);
   const count = Math.min(MAX_COUNT, Math.max(0, integer(parameters, 'count') ?? DEFAULT_COUNT));
-  return { filter, startIndex, count, projection: readProjectionParameters(type, parameters) };
+  const sort = readSort(type, text(parameters, 'sortBy'), text(parameters, 'sortOrder'));
+  return { filter, sort, startIndex, count, projection: readProjectionParameters(type, parameters) };
 }
 
 export function readProjectionParameters(type: ResourceTypeDefinition, parameters: Parameters): Projection {

@@ -5,6 +5,7 @@ import type { Filter } from '../protocol/filter.ts';
 import type { PatchOperation } from '../protocol/patch.ts';
 import type { Document } from '../protocol/resource.ts';
 import type { ResourceTypeDefinition } from '../protocol/schemas.ts';
+import type { Sort } from '../protocol/sort.ts';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -22,6 +23,8 @@ export interface Stored {
 
 export interface ListQuery {
   filter: Filter | undefined;
+  /** undefined: creation order. */
+  sort?: Sort;
   /** 1-based, as in RFC 7644 §3.4.2.4. */
   startIndex: number;
   count: number;

@@ -4,8 +4,10 @@ import { type Prepared, prepare } from '../../store/prepared.ts';
 import type { Filter } from '../protocol/filter.ts';
 import { DEFAULT_COUNT } from '../protocol/request.ts';
 import type { ResourceTypeDefinition } from '../protocol/schemas.ts';
+import type { Sort } from '../protocol/sort.ts';
 import { type FilterTable, filterToSql } from './filter-sql.ts';
 import { type Db, pageOf } from './repository.ts';
+import { sortKeys } from './sort-sql.ts';
 
 /** A resource type's table, its filter columns and the columns a read returns. */
 export interface TableSpec {
@@ -16,6 +18,8 @@ export interface TableSpec {
 
 export interface Page {
   filter?: Filter;
+  /** undefined: creation order. */
+  sort?: Sort;
   startIndex: number;
   count: number;
 }
@@ -27,8 +31,8 @@ const KEPT_LOOKUPS = 64;
 
 /**
  * A resource table's reads and writes: one row by id (for reading, or locked
- * for a change), one page of a list in creation order with how many match in
- * all, and a row inserted or changed. Each is compiled once
+ * for a change), one page of a list (in creation order, or sorted by one of
+ * the sortable attributes) with how many match in all, and a row inserted or changed. Each is compiled once
  * (server/store/prepared.ts); writes once per set of columns.
  *
  * Entra's own lists are lookups, `userName eq "…"` or `displayName eq "…"`
@@ -47,14 +51,15 @@ export function resourceTable(spec: TableSpec, dialect: Dialect) {
     return q;
   }
 
-  function rowsOf(db: Db, tenantId: string, filter: Filter | undefined, startIndex: number, count: number) {
+  function rowsOf(db: Db, tenantId: string, filter: Filter | undefined, startIndex: number, count: number, sort?: Sort) {
     const page = pageOf(startIndex, count);
-    return query(db, tenantId, filter)
-      .select(spec.columns.map((c) => `${table}.${c}`))
-      .orderBy(`${table}.created_at`)
-      .orderBy(`${table}.id`)
-      .limit(page.limit)
-      .offset(page.offset);
+    let q = query(db, tenantId, filter).select(spec.columns.map((c) => `${table}.${c}`));
+    if (sort) {
+      for (const key of sortKeys(spec.filter, dialect, sort)) q = q.orderBy(key.expression, key.direction);
+    } else {
+      q = q.orderBy(`${table}.created_at`).orderBy(`${table}.id`);
+    }
+    return q.limit(page.limit).offset(page.offset);
   }
 
   /**
@@ -143,7 +148,11 @@ export function resourceTable(spec: TableSpec, dialect: Dialect) {
     /** The same, locked for the rest of the transaction on PostgreSQL. */
     findForUpdate: (db: Db, tenantId: string, id: string) => rowForUpdate.first(db as Kysely<any>, { tenantId, id }),
 
-    async list(db: Db, tenantId: string, { filter, startIndex, count }: Page): Promise<{ total: number; rows: Record<string, unknown>[] }> {
+    async list(
+      db: Db,
+      tenantId: string,
+      { filter, sort, startIndex, count }: Page,
+    ): Promise<{ total: number; rows: Record<string, unknown>[] }> {
       const counted = async () => {
         const row = await query(db, tenantId, filter)
           .select((eb) => eb.fn.countAll<number>().as('total'))
@@ -151,10 +160,11 @@ export function resourceTable(spec: TableSpec, dialect: Dialect) {
         return Number(row.total);
       };
       if (count === 0) return { total: await counted(), rows: [] };
-      const compiled = lookup(db, filter, startIndex, count);
+      // Entra's lookups never sort; a sorted list takes the general path.
+      const compiled = sort ? null : lookup(db, filter, startIndex, count);
       const rows = compiled
         ? (await compiled.execute(db as Kysely<any>, { tenantId, value: (filter as { compValue: string }).compValue })).rows
-        : await rowsOf(db, tenantId, filter, startIndex, count).execute();
+        : await rowsOf(db, tenantId, filter, startIndex, count, sort).execute();
       // A first page that is not full holds every match, so it is the count:
       // Entra's lookups by userName or displayName (0 or 1 match) skip a query.
       const total = startIndex === 1 && rows.length < count ? rows.length : await counted();
