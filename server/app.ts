@@ -1,4 +1,4 @@
-import type http from 'node:http';
+import http from 'node:http';
 import path from 'node:path';
 import Koa from 'koa';
 import serve from 'koa-static';
@@ -128,12 +128,29 @@ export interface RunningServer {
   server: http.Server;
   /** The base URL the server listens on (http://127.0.0.1:<port>). */
   url: string;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the stores. */
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `graceMs`, then
+   * closes their connections), waits for their handlers (up to `graceMs`
+   * and the store's deadline more), then closes the stores.
+   */
   stop(graceMs?: number): Promise<void>;
 }
 
 export async function listen(app: App, store: Store, port: number, host?: string): Promise<RunningServer> {
-  const server = app.koa.listen({ port, host });
+  // Requests whose handler still runs: a connection closed at the end of the
+  // grace period does not stop its handler, and closing the stores under it
+  // turned its next query into a 500 ("driver has already been destroyed").
+  const handle = app.koa.callback();
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  const server = http.createServer((request, response) => {
+    inFlight += 1;
+    handle(request, response).finally(() => {
+      inFlight -= 1;
+      if (inFlight === 0) drained?.();
+    });
+  });
+  server.listen({ port, host });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -154,6 +171,17 @@ export async function listen(app: App, store: Store, port: number, host?: string
         await closed;
         clearInterval(sweep);
         clearTimeout(timer);
+        // Every handler ends by itself within the stores' own deadlines; the
+        // bound is only against one that never does.
+        if (inFlight > 0) {
+          await new Promise<void>((resolve) => {
+            const bound = setTimeout(resolve, graceMs + store.deadlineMs);
+            drained = () => {
+              clearTimeout(bound);
+              resolve();
+            };
+          });
+        }
         await app.close();
         await store.close();
       })();

@@ -22,6 +22,8 @@ export interface Store {
   location: string;
   /** The process's record of store outages: this store's, and the session store's (sessions/). */
   outages: Outages;
+  /** The longest one query waits for the store (a lock, a pooled connection, an answer) before it fails. */
+  deadlineMs: number;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -88,6 +90,7 @@ function openSqlite(dataDir: string, lockWaitMs: number, outages: Outages): Stor
     dialect: 'sqlite',
     location: file,
     outages,
+    deadlineMs: lockWaitMs,
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -227,6 +230,8 @@ function openPostgres(databaseUrl: string, statementMs: number, connectMs: numbe
     dialect: 'postgres',
     location,
     outages,
+    // Waiting for a pooled connection, then for the answer.
+    deadlineMs: connectMs + statementMs + CLIENT_DEADLINE_SLACK_MS,
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -275,9 +280,11 @@ const UNAVAILABLE_CODES = new Set([
   'SQLITE_BUSY_RECOVERY',
 ]);
 
-// pg and pg-pool report a lost or never-made connection by message only.
+// pg and pg-pool report a lost or never-made connection by message only;
+// Kysely and better-sqlite3 likewise a store closed under a query (the
+// process is stopping: its last requests are answered 503, not 500).
 const UNAVAILABLE_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout|driver has already been destroyed|The database connection is not open)/;
 
 /**
  * True when `error` means the directory store did not answer (refused,
