@@ -213,14 +213,19 @@ function entraConfig(env: NodeJS.ProcessEnv): EntraConfig | undefined {
   const clientSecret = env.ENTRA_CLIENT_SECRET || undefined;
   const authorityUrl = url(env, 'ENTRA_AUTHORITY', ['https:', 'http:']) ?? new URL('https://login.microsoftonline.com');
   if (authorityUrl.protocol === 'http:' && !LOOPBACK.test(authorityUrl.hostname)) {
-    throw new ConfigError('ENTRA_AUTHORITY', `must be https:// (http:// only on a loopback address, for tests), got "${env.ENTRA_AUTHORITY}"`);
+    throw new ConfigError(
+      'ENTRA_AUTHORITY',
+      `must be https:// (http:// only on a loopback address, for tests), got "${env.ENTRA_AUTHORITY}"`,
+    );
   }
   if (authorityUrl.search || authorityUrl.hash || authorityUrl.username || authorityUrl.password) {
     throw new ConfigError('ENTRA_AUTHORITY', 'must be an origin with an optional path, without query, fragment or credentials');
   }
   if (!clientId && !clientSecret) return undefined;
-  if (!clientId) throw new ConfigError('ENTRA_CLIENT_ID', 'is required with ENTRA_CLIENT_SECRET (the app registration\'s Application (client) ID)');
-  if (!clientSecret) throw new ConfigError('ENTRA_CLIENT_SECRET', 'is required with ENTRA_CLIENT_ID (a client secret of the app registration)');
+  if (!clientId)
+    throw new ConfigError('ENTRA_CLIENT_ID', "is required with ENTRA_CLIENT_SECRET (the app registration's Application (client) ID)");
+  if (!clientSecret)
+    throw new ConfigError('ENTRA_CLIENT_SECRET', 'is required with ENTRA_CLIENT_ID (a client secret of the app registration)');
   return { clientId, clientSecret, authority: authorityUrl.toString().replace(/\/+$/, '') };
 }
 

@@ -95,7 +95,8 @@ export function createSso(parts: { config: Config; db: Kysely<Database>; log: Lo
       }
       const link = await linkedUser(db, pending.tenantId, person);
       if (!link.ok) return refuse(link.refusal, where, `tid ${person.tid} oid ${person.oid}${link.userId ? ` user ${link.userId}` : ''}`);
-      if (link.firstLink) log.info({ requestId, tenantId: pending.tenantId, userId: link.userId, tid: person.tid, oid: person.oid }, 'sso account linked');
+      if (link.firstLink)
+        log.info({ requestId, tenantId: pending.tenantId, userId: link.userId, tid: person.tid, oid: person.oid }, 'sso account linked');
       return { ok: true, tenantId: pending.tenantId, domain: pending.domain, userId: link.userId, person, firstLink: link.firstLink };
     },
   };

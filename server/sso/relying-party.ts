@@ -123,12 +123,7 @@ export class RelyingParty {
   }
 
   #configuration(metadata: openid.ServerMetadata): openid.Configuration {
-    const config = new openid.Configuration(
-      metadata,
-      this.#entra.clientId,
-      undefined,
-      openid.ClientSecretPost(this.#entra.clientSecret),
-    );
+    const config = new openid.Configuration(metadata, this.#entra.clientId, undefined, openid.ClientSecretPost(this.#entra.clientSecret));
     config.timeout = TIMEOUT_SECONDS;
     if (this.#entra.authority.startsWith('http:')) openid.allowInsecureRequests(config);
     return config;

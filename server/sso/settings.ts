@@ -54,8 +54,16 @@ export async function setSso(
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('sso_settings')
-      .values({ tenant_id: tenant.id, entra_tenant_id: entraTenantId, required: input.required ? 1 : 0, created_at: stamp, updated_at: stamp })
-      .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ entra_tenant_id: entraTenantId, required: input.required ? 1 : 0, updated_at: stamp }))
+      .values({
+        tenant_id: tenant.id,
+        entra_tenant_id: entraTenantId,
+        required: input.required ? 1 : 0,
+        created_at: stamp,
+        updated_at: stamp,
+      })
+      .onConflict((oc) =>
+        oc.column('tenant_id').doUpdateSet({ entra_tenant_id: entraTenantId, required: input.required ? 1 : 0, updated_at: stamp }),
+      )
       .execute();
     // Links name accounts of one Entra tenant; pinned to another, they mean nothing.
     if (previous && previous.entraTenantId !== entraTenantId) {
