@@ -168,8 +168,13 @@ function refusalOf(error: unknown): SignInRefused {
   if (error instanceof SignInRefused) return error;
   const e = error as { code?: string; message?: string; cause?: unknown; error?: string };
   const detail = `${e?.code ?? 'error'}: ${e?.message ?? String(error)}`.slice(0, 300);
+  // The issuer check openid-client makes first: a token of another tenant's issuer.
+  const comparison = (e?.cause as { cause?: { claim?: string } } | undefined)?.cause;
+  if (e?.code === 'OAUTH_JWT_CLAIM_COMPARISON_FAILED' && comparison?.claim === 'iss') {
+    return new SignInRefused('wrong_tenant', detail, error);
+  }
   // Network failures and timeouts talking to Entra, as openid-client wraps them.
-  if (e?.code === 'OAUTH_TIMEOUT' || e?.code === 'OAUTH_ABORT' || (error instanceof openid.ClientError && !e.code)) {
+  if (e?.code === 'OAUTH_TIMEOUT' || e?.code === 'OAUTH_ABORT' || (error instanceof TypeError && e.message === 'fetch failed')) {
     return new SignInRefused('unreachable', detail, error);
   }
   return new SignInRefused('failed', detail, error);
