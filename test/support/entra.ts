@@ -143,7 +143,10 @@ export class StandInEntra {
     const params = url.searchParams;
     this.authorizeRequests.push({ tid, params });
     const redirectUri = params.get('redirect_uri');
-    if (params.get('client_id') !== this.clientId || !redirectUri) return json(response, 400, { error: 'invalid_request' });
+    if (params.get('client_id') !== this.clientId || !redirectUri) {
+      json(response, 400, { error: 'invalid_request' });
+      return;
+    }
     const back = new URL(redirectUri);
     const state = params.get('state');
     if (state !== null) back.searchParams.set('state', state);
