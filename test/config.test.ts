@@ -96,7 +96,11 @@ describe('configuration from the environment', () => {
     ['JWKS', { JWKS: '{"keys":[{"kty":"RSA","n":"public-only"}]}' }, 'must be a JSON Web Key Set with private keys'],
     ['COOKIE_KEYS', { COOKIE_KEYS: 'Cookie-secret-1' }, 'is not valid JSON'],
     ['COOKIE_KEYS', { COOKIE_KEYS: '["Cookie-secret-1"]' }, 'secrets of at least 32 characters'],
-    ['PROXY_HOPS', { PROXY_HOPS: '0' }, 'must be between 1 and 10'],
+    ['PROXY_HOPS', { PROXY_HOPS: '2' }, "is no longer read: list your proxies' addresses or CIDR ranges in TRUSTED_PROXIES instead"],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: '10.0.0.1, proxy.internal' }, '"proxy.internal" is not an IP address or CIDR range'],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: '10.0.0.0/33' }, '"10.0.0.0/33" is not an IP address or CIDR range'],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: 'fc00::/129' }, '"fc00::/129" is not an IP address or CIDR range'],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: '10.0.0.256' }, '"10.0.0.256" is not an IP address'],
     ['METRICS_TOKEN', { METRICS_TOKEN: 'short' }, 'at least 16 printable characters'],
     ['METRICS_TOKEN', { METRICS_TOKEN: 'has spaces in the middle of it' }, 'without spaces'],
   ])('refuses a bad %s in one line naming it', (variable, env, problem) => {
