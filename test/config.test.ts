@@ -126,7 +126,7 @@ describe('configuration from the environment', () => {
 });
 
 function startServer(env: Record<string, string>): Promise<Outcome> {
-  return runNode(['server/main.ts'], { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env }, { timeoutMs: 20_000 });
+  return runNode(['server/main.ts'], { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env }, { timeoutMs: 90_000 });
 }
 
 describe('the server process with a bad configuration', () => {
@@ -138,6 +138,21 @@ describe('the server process with a bad configuration', () => {
     expect(jwks.code).not.toBe(0);
     expect(jwks.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(jwks.stderr).toMatch(/^securelogin: configuration error: JWKS: /);
+  });
+
+  it('refuses PROXY_HOPS, which is gone, and a TRUSTED_PROXIES entry that is not an address, in one line each', async () => {
+    const [hops, proxies] = await Promise.all([
+      startServer({ PUBLIC_URL: 'https://connect.example.com', PROXY_HOPS: '2' }),
+      startServer({ TRUSTED_PROXIES: '10.0.0.0/8,nginx' }),
+    ]);
+    expect(hops.code).not.toBe(0);
+    expect(hops.stdout).toBe('');
+    expect(hops.stderr).toBe(
+      "securelogin: configuration error: PROXY_HOPS: is no longer read: list your proxies' addresses or CIDR ranges in TRUSTED_PROXIES instead\n",
+    );
+    expect(proxies.code).not.toBe(0);
+    expect(proxies.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(proxies.stderr).toMatch(/^securelogin: configuration error: TRUSTED_PROXIES: "nginx" is not an IP address or CIDR range/);
   });
 
   it('exits non-zero with one line naming the data folder it cannot use', async () => {
