@@ -88,7 +88,7 @@ const show: Command = {
       text: [
         ...lines,
         `Redirect URI:     ${ssoRedirectUri(config.publicUrl)}`,
-        `Sign-on URL:      ${signOnUrl(config.publicUrl, domain)}`,
+        `Sign-on URL:      ${signOnUrl(config.publicUrl, domain)} (placeholder: served once SecureLogin app clients exist)`,
         ...warning(appRegistered),
       ].join('\n'),
     };
