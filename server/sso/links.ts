@@ -54,10 +54,19 @@ export async function linkedUser(db: Db, tenantId: string, person: EntraPerson):
       .values({ tenant_id: tenantId, tid: person.tid, oid: person.oid, user_id: found.id, created_at: now() })
       .execute();
   } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    // The same person's first sign-in in another tab won the race: fine.
+    const raced = await db
+      .selectFrom('sso_links')
+      .select('user_id')
+      .where('tenant_id', '=', tenantId)
+      .where('tid', '=', person.tid)
+      .where('oid', '=', person.oid)
+      .executeTakeFirst();
+    if (raced?.user_id === found.id) return { ok: true, userId: found.id, firstLink: false };
     // The user is linked to another Entra account already (say, the one
     // that held this UPN before): a new account never inherits it.
-    if (isUniqueViolation(error)) return { ok: false, refusal: 'ambiguous', userId: found.id };
-    throw error;
+    return { ok: false, refusal: 'ambiguous', userId: found.id };
   }
   return checked;
 }
