@@ -8,6 +8,7 @@ import { createLogger } from '../server/log.ts';
 import { openStore, type Store } from '../server/store/index.ts';
 import { authorizeSeeded, revoke, type SeededTenant, seedTenant, send } from './support/authorize.ts';
 import { postgresUrl, redisUrl } from './support/backends.ts';
+import { freshPostgresUrl } from './support/postgres.ts';
 import { tempDataDir } from './support/service.ts';
 
 /**
@@ -30,10 +31,10 @@ async function startWithProbe(env: Record<string, string> = {}): Promise<Running
   return { ...running, config, store };
 }
 
-function guard(backend: () => Record<string, string>) {
+function guard(backend: () => Record<string, string> | Promise<Record<string, string>>) {
   let service: Awaited<ReturnType<typeof startWithProbe>>;
   beforeAll(async () => {
-    service = await startWithProbe({ ...backend(), ACCESS_TOKEN_TTL_SECONDS: '2' });
+    service = await startWithProbe({ ...(await backend()), ACCESS_TOKEN_TTL_SECONDS: '2' });
   });
   afterAll(async () => {
     await service?.stop();
@@ -144,5 +145,13 @@ describe('the bearer guard for the SCIM API', () => {
 });
 
 describe.skipIf(!postgresUrl || !redisUrl)('the bearer guard with the directory in PostgreSQL and tokens in Redis', () => {
-  guard(() => ({ DATABASE_URL: postgresUrl!, REDIS_URL: redisUrl! }));
+  // A database of its own: the shared one may hold other branches' migrations.
+  let database: Awaited<ReturnType<typeof freshPostgresUrl>> | undefined;
+  afterAll(async () => {
+    await database?.drop();
+  });
+  guard(async () => {
+    database = await freshPostgresUrl();
+    return { DATABASE_URL: database.url, REDIS_URL: redisUrl! };
+  });
 });

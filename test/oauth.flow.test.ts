@@ -18,6 +18,7 @@ import {
   startAuthorize,
 } from './support/authorize.ts';
 import { postgresUrl, redisUrl } from './support/backends.ts';
+import { freshPostgresUrl } from './support/postgres.ts';
 import { startService, type TestService, tempDataDir } from './support/service.ts';
 
 async function freePort(): Promise<number> {
@@ -29,10 +30,10 @@ async function freePort(): Promise<number> {
 }
 
 /** The flow every backend must carry: authorize, both client auth methods, refresh, introspect, revoke. */
-function wholeFlow(env: () => Record<string, string>) {
+function wholeFlow(env: () => Record<string, string> | Promise<Record<string, string>>) {
   let service: TestService;
   beforeAll(async () => {
-    service = await startService(env());
+    service = await startService(await env());
   });
   afterAll(async () => {
     await service?.stop();
@@ -135,7 +136,15 @@ describe.skipIf(!redisUrl)('the Authorize flow with sessions and tokens in Redis
 });
 
 describe.skipIf(!postgresUrl || !redisUrl)('the Authorize flow scaled out: directory in PostgreSQL, sessions in Redis', () => {
-  wholeFlow(() => ({ DATABASE_URL: postgresUrl!, REDIS_URL: redisUrl! }));
+  // A database of its own: the shared one may hold other branches' migrations.
+  let database: Awaited<ReturnType<typeof freshPostgresUrl>> | undefined;
+  afterAll(async () => {
+    await database?.drop();
+  });
+  wholeFlow(async () => {
+    database = await freshPostgresUrl();
+    return { DATABASE_URL: database.url, REDIS_URL: redisUrl! };
+  });
 });
 
 describe('metadata', () => {
