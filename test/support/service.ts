@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { DestinationStream } from 'pino';
 import { createApp, listen, type RunningServer } from '../../server/app.ts';
 import { type Config, loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
@@ -20,15 +21,19 @@ export function tempDataDir(prefix = 'slc-test-'): string {
 /**
  * Starts the real app on a free port with its own data folder (or the given
  * environment), exactly as main.ts composes it. `stop()` shuts it down the
- * graceful way.
+ * graceful way. `logDestination` receives the service's log lines (JSON, as
+ * on stdout; set LOG_LEVEL too, the default here is silent).
  */
-export async function startService(env: Record<string, string | undefined> = {}): Promise<TestService> {
+export async function startService(
+  env: Record<string, string | undefined> = {},
+  options: { logDestination?: DestinationStream } = {},
+): Promise<TestService> {
   const dataDir = env.DATA_DIR ?? tempDataDir();
   // The issuer and every URL the provider builds come from PUBLIC_URL, so the
   // port must be known before the app is composed, as in a real deployment.
   const port = env.PORT && env.PORT !== '0' ? env.PORT : String(await freePort());
   const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env, DATA_DIR: dataDir, PORT: port });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, options.logDestination);
   const store = await openStore(config, { log });
   const app = await createApp({ config, log, store });
   const running = await listen(app, store, config.port, '127.0.0.1');
