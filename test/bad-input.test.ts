@@ -305,6 +305,20 @@ for (const deployment of DEPLOYMENTS) {
         }
       });
 
+      it('a resume or interaction URL with NUL: the expired page, not a 500', async () => {
+        const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
+        const uid = new URL(page.url).pathname.split('/').pop();
+        for (const path of [
+          '/oauth/authorize/%00',
+          `/oauth/authorize/${uid}%00`,
+          '/oauth/interaction/%00',
+          `/oauth/interaction/${uid}%00/consent`,
+        ]) {
+          const answer = await browser.get(path);
+          expect(answer.status, `${path}: ${excerpt(answer.text)}`).toBe(400);
+        }
+      });
+
       it('the Go to domain form and the login URL with NUL: the domain page again, 400, the text shown escaped', async () => {
         const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
         const answer = await submit(browser, page, 'domain-form', { domain: `${seeded.domain}\u0000` });
