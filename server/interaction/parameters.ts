@@ -11,8 +11,9 @@ const AUTHORIZE_PATH = '/oauth/authorize';
  * redirect_uri, state, login_hint, domain_hint, …) with text no store can
  * keep (store/text.ts) before the provider sees it: PostgreSQL would fail
  * saving the interaction, SQLite and Redis would keep it. The page names
- * the parameter and links nowhere the request named. (A POSTed Authorize's
- * body is refused by the session adapters instead: sessions/artifacts.ts.)
+ * the parameter and links nowhere the request named. (The provider takes
+ * Authorize as GET only; should request text reach an artifact by another
+ * way, the session adapters refuse it: sessions/artifacts.ts.)
  */
 export function refuseUnstorableParameters(log: Logger): Koa.Middleware {
   return async (ctx, next) => {

@@ -87,10 +87,10 @@ export async function guarded<T>(log: Logger, what: string, operation: () => Pro
 
 /**
  * Refuses an artifact holding text no store can keep (store/text.ts): a
- * request parameter the provider saves with an interaction (state,
- * login_hint of a POSTed authorize request). PostgreSQL would fail on it
- * and Redis would keep it, so both adapters refuse it here, and the
- * provider answers invalid_request the same way on every store.
+ * request parameter the provider saves with an interaction, should one get
+ * past the Authorize check (interaction/parameters.ts). PostgreSQL would
+ * fail on it and Redis would keep it, so both adapters refuse it here, and
+ * the provider answers invalid_request the same way on every store.
  */
 export function checkPayloadText(payload: AdapterPayload): void {
   const path = findUnstorableText(payload);
