@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { DirectoryError } from '../directory/index.ts';
-import { isStorableText, openStore, type Store } from '../store/index.ts';
+import { isStorableText, openStore, type Store, UNSTORABLE } from '../store/index.ts';
 import { clientCommands } from './client.ts';
 import { Cancelled, type Command, type Group, type Option, Refused, type Terminal, UsageError } from './command.ts';
 import { domainCommands } from './domain.ts';
@@ -152,14 +152,13 @@ function parseCommandLine(path: string, command: Command, rest: string[]) {
  * named, before anything is opened.
  */
 function checkText(command: Command, positionals: string[], values: Record<string, unknown>): void {
-  const reason = 'contains U+0000 (NUL) or an unpaired UTF-16 surrogate, which cannot be stored';
   positionals.forEach((value, i) => {
     const name = command.args[i]?.replace(/\?$/, '');
-    if (!isStorableText(value)) throw new UsageError(`${name ? `<${name}>` : `argument ${i + 1}`} ${reason}`);
+    if (!isStorableText(value)) throw new UsageError(`${name ? `<${name}>` : `argument ${i + 1}`} ${UNSTORABLE}`);
   });
   for (const [name, value] of Object.entries(values)) {
     const texts = Array.isArray(value) ? value : [value];
-    if (texts.some((text) => typeof text === 'string' && !isStorableText(text))) throw new UsageError(`--${name} ${reason}`);
+    if (texts.some((text) => typeof text === 'string' && !isStorableText(text))) throw new UsageError(`--${name} ${UNSTORABLE}`);
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Logger } from '../log.ts';
-import { findUnstorableText, isStoreUnavailable } from '../store/index.ts';
+import { findUnstorableText, isStoreUnavailable, UNSTORABLE } from '../store/index.ts';
 
 /** Models that belong to a grant: revoking the grant removes them (as oidc-provider's own memory adapter does). */
 export const GRANT_BOUND_MODELS = new Set([
@@ -96,9 +96,7 @@ export function checkPayloadText(payload: AdapterPayload): void {
   const path = findUnstorableText(payload);
   if (path === undefined) return;
   const parameter = /^params\.([^.[]+)/.exec(path)?.[1];
-  throw new errors.InvalidRequest(
-    `${parameter ? `the ${parameter} parameter` : 'the request'} contains U+0000 (NUL) or an unpaired UTF-16 surrogate`,
-  );
+  throw new errors.InvalidRequest(`${parameter ? `the ${parameter} parameter` : 'the request'} ${UNSTORABLE}`);
 }
 
 /** The payload as oidc-provider reads it: `consumed` in epoch seconds, as its memory adapter sets it. */

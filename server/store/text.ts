@@ -9,6 +9,9 @@ export function isStorableText(text: string): boolean {
   return !text.includes('\u0000') && text.isWellFormed();
 }
 
+/** How every refusal says what is wrong with such text, after naming where it was. */
+export const UNSTORABLE = 'contains U+0000 (NUL) or an unpaired UTF-16 surrogate, which cannot be stored';
+
 /**
  * Where the first string that is not storable text sits in a parsed JSON
  * value, keys included: `name.givenName`, `emails[1].value`,

@@ -1,6 +1,6 @@
 import type { Filter } from 'scim2-parse-filter';
 import { parseFilter as parseTokens, type Token, Tokens } from 'scim2-parse-filter/lib/src/parser.js';
-import { isStorableText, showText } from '../../store/index.ts';
+import { isStorableText, showText, UNSTORABLE } from '../../store/index.ts';
 import { InvalidFilter } from './errors.ts';
 
 export type { Filter } from 'scim2-parse-filter';
@@ -79,7 +79,7 @@ function tokenize(text: string): Token[] {
       }
       // "\u0000" and "\ud800" are valid JSON escapes, but no store can compare with what they make.
       if (!isStorableText(value)) {
-        throw new InvalidFilter(`the filter is not valid: ${showText(literal)} contains U+0000 (NUL) or an unpaired UTF-16 surrogate`);
+        throw new InvalidFilter(`the filter is not valid: ${showText(literal)} ${UNSTORABLE}`);
       }
       tokens.push({ type: 'Quoted', literal });
       i = end + 1;

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import { findUnstorableText, isStorableText } from '../../store/index.ts';
+import { findUnstorableText, isStorableText, UNSTORABLE } from '../../store/index.ts';
 import type { ListQuery } from '../resources/repository.ts';
 import { InvalidFilter, InvalidSyntax, InvalidValue, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
 import { type Filter, parseFilter } from './filter.ts';
@@ -46,9 +46,6 @@ export async function readBody(ctx: Koa.Context, limit: number): Promise<unknown
   if (depthOf(body) > MAX_DEPTH) throw new InvalidSyntax(`the body is nested more than ${MAX_DEPTH} levels deep`);
   return body;
 }
-
-/** What a refusal of text no store can keep says after naming where it was. */
-export const UNSTORABLE = 'contains U+0000 (NUL) or an unpaired UTF-16 surrogate, which cannot be stored';
 
 /**
  * Refuses a resource or PatchOp body holding text no store can keep
