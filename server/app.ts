@@ -3,7 +3,13 @@ import path from 'node:path';
 import Koa from 'koa';
 import serve from 'koa-static';
 import type { Config } from './config.ts';
-import { authorizeCatalogues, interactionRoutes, renderAuthorizeError, ssoCallbackRoutes } from './interaction/index.ts';
+import {
+  authorizeCatalogues,
+  interactionRoutes,
+  refuseUnstorableParameters,
+  renderAuthorizeError,
+  ssoCallbackRoutes,
+} from './interaction/index.ts';
 import type { Logger } from './log.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
 import { createScim, scimRefusal } from './scim/index.ts';
@@ -84,6 +90,7 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
   // The SCIM API: every request under /scim/v2 behind the bearer guard, answered in SCIM's own format.
   koa.use(createScim({ config, store, log, authenticate: oauth.bearer({ respond: scimRefusal(log) }) }));
 
+  koa.use(refuseUnstorableParameters(log));
   koa.use(oauth.routes);
   const flowParts = {
     provider: oauth.provider,

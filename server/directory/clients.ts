@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type Database, now, readJson } from '../store/index.ts';
+import { type Database, isStorableText, now, readJson } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
 import { InvalidName, InvalidRedirectUri, UnknownClient } from './errors.ts';
 import { getTenant } from './tenants.ts';
@@ -108,6 +108,8 @@ export async function listClients(db: Db): Promise<(Client & { tenantDomain: str
 }
 
 export async function findClient(db: Db, id: string): Promise<(Client & { secretHash: string }) | undefined> {
+  // Client ids are UUIDs; one that no store can even compare with (PostgreSQL fails on it) names no client.
+  if (!isStorableText(id)) return undefined;
   const row = await clientById.first(db, { id });
   return row ? { ...toClient(row), secretHash: row.secret_hash } : undefined;
 }

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { findTenantByDomain, findTenantById, normaliseDomain, type Tenant } from '../directory/index.ts';
 import { INTERACTION_PATH } from '../oauth/index.ts';
+import { isStorableText, showText } from '../store/index.ts';
 import type { Params } from '../web/i18n.ts';
 import { checkCsrf, type Flow, type FlowParts, field, formOf, openFlow, text } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
@@ -20,6 +21,11 @@ export type TenantChoice =
 export async function chooseTenant(parts: FlowParts, flow: Flow, typed: string): Promise<TenantChoice> {
   const refuse = (status: number, error: MessageKey, params: Params = {}): TenantChoice => ({ ok: false, status, error, params, typed });
   if (typed.trim() === '') return refuse(400, 'domain.error.empty');
+  // Shown escaped, in the message and back in the field: the page carries no NUL or half character.
+  if (!isStorableText(typed)) {
+    const shown = showText(typed.trim()).slice(0, 100);
+    return { ok: false, status: 400, error: 'domain.error.invalid', params: { domain: shown }, typed: shown };
+  }
   let domain: string;
   try {
     domain = normaliseDomain(typed);

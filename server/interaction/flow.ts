@@ -72,7 +72,16 @@ export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow
   return { uid, interaction, client: publicClient, path: `${INTERACTION_PATH}/${uid}`, csrf: csrfToken(parts.cookieKeys, uid) };
 }
 
-export type ErrorKind = 'expired' | 'unknown_client' | 'redirect_uri' | 'request' | 'csrf' | 'server' | 'unavailable' | 'sso_expired';
+export type ErrorKind =
+  | 'expired'
+  | 'unknown_client'
+  | 'redirect_uri'
+  | 'request'
+  | 'characters'
+  | 'csrf'
+  | 'server'
+  | 'unavailable'
+  | 'sso_expired';
 
 /** The flow's error page, in the person's language; `detail` is shown for malformed requests only. */
 export function showError(ctx: Koa.Context, status: number, kind: ErrorKind, params: Params = {}): void {

@@ -3,6 +3,7 @@ import { findUserForSignIn, type Tenant, verifyPassword } from '../directory/ind
 import { accountIdFor } from '../oauth/index.ts';
 import { accountThrottleKey, addressThrottleKey, type ThrottlePolicy } from '../sessions/index.ts';
 import type { SsoSettings } from '../sso/index.ts';
+import { isStorableText, showText } from '../store/index.ts';
 import type { Params } from '../web/i18n.ts';
 import { chooseTenant, renderDomain } from './domain.ts';
 import { checkCsrf, type Flow, type FlowParts, field, finish, formOf, openFlow, text } from './flow.ts';
@@ -71,6 +72,16 @@ export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<v
     renderLogin(ctx, step, { userName: userName.slice(0, MAX_USERNAME), error: text(ctx)(error, params) });
   };
   if (userName === '' || password === '') return refuse(400, 'login.error.missing');
+  // Before the throttle: no account has such a name or password (no store could
+  // even look the name up), so it is a typing or pasting mistake, not a guess.
+  if (!isStorableText(userName) || !isStorableText(password)) {
+    ctx.status = 400;
+    renderLogin(ctx, step, {
+      userName: showText(userName).slice(0, MAX_USERNAME),
+      error: text(ctx)('login.error.characters'),
+    });
+    return;
+  }
 
   const { throttle, log } = parts;
   const accountKey = accountThrottleKey(tenant.id, userName);

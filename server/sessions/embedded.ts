@@ -1,12 +1,13 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Logger } from '../log.ts';
-import { type Database, readJson, type Store } from '../store/index.ts';
+import { type Database, isStorableText, readJson, type Store } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
 import type { OidcArtifactTable } from '../store/schema.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
+  checkPayloadText,
   GRANT_BOUND_MODELS,
   guarded,
   settleLostConsume,
@@ -88,6 +89,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      checkPayloadText(payload);
       const { stored, consumedAtMs } = withoutConsumed(payload);
       const row = {
         model: this.model,
@@ -102,7 +104,10 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
       await guarded(log, 'upsert', () => upsertQuery.execute(db, row));
     }
 
+    // An id no store can keep names nothing (PostgreSQL would fail on it): a
+    // token or code that was made up, as the client that sent it learns.
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (!isStorableText(id)) return undefined;
       const row = await guarded(log, 'find', () => findQuery.first(db, { model: this.model, id, now: Date.now() }));
       return row ? withConsumed(readJson<AdapterPayload>(row.payload), row.consumed_at) : undefined;
     }
@@ -116,6 +121,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
     }
 
     private async findBy(column: 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      if (!isStorableText(value)) return undefined;
       const row = await guarded(log, `findBy ${column}`, () =>
         db
           .selectFrom('oidc_artifacts')
@@ -132,6 +138,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
 
     async consume(id: string): Promise<void> {
       const outcome = await guarded(log, 'consume', async (): Promise<ConsumeOutcome> => {
+        if (!isStorableText(id)) return { won: false, alreadyConsumed: false, grantId: undefined };
         const now = Date.now();
         // The WHERE makes this the one place a race is decided: of two
         // concurrent consumes, the engine lets exactly one UPDATE match.
@@ -151,10 +158,12 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
     }
 
     async destroy(id: string): Promise<void> {
+      if (!isStorableText(id)) return;
       await guarded(log, 'destroy', () => db.deleteFrom('oidc_artifacts').where('model', '=', this.model).where('id', '=', id).execute());
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      if (!isStorableText(grantId)) return;
       await guarded(log, 'revokeByGrantId', () => revokeGrant(grantId));
     }
   };

@@ -6,6 +6,7 @@ import type { Outages, OutageWatch } from '../store/index.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
+  checkPayloadText,
   GRANT_BOUND_MODELS,
   guarded,
   SessionsUnavailable,
@@ -257,6 +258,7 @@ export function redisAdapter(connection: RedisConnection, log: Logger, prefix: s
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      checkPayloadText(payload);
       const { stored, consumedAtMs } = withoutConsumed(payload);
       const ttl = ttlMs(expiresIn);
       const grantId = GRANT_BOUND_MODELS.has(this.model) ? payload.grantId : undefined;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { DestinationStream } from 'pino';
 import { createApp, listen, type RunningServer } from '../../server/app.ts';
 import { type Config, loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
@@ -40,7 +41,7 @@ export class CapturedLog {
  */
 export async function startService(
   env: Record<string, string | undefined> = {},
-  options: { log?: CapturedLog } = {},
+  options: { log?: DestinationStream } = {},
 ): Promise<TestService> {
   const dataDir = env.DATA_DIR ?? tempDataDir();
   // The issuer and every URL the provider builds come from PUBLIC_URL, so the

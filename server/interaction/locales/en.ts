@@ -27,6 +27,8 @@ export const en = {
     'Sign-in for this account is paused after too many failed attempts. Try again in {minutes} minutes, or ask your SecureLogin administrator to unlock it.',
   'login.error.address_locked': 'Too many failed sign-in attempts came from your network. Try again in {minutes} minutes.',
   'login.error.disabled_user': 'This account is disabled. Ask your SecureLogin administrator to enable it.',
+  'login.error.characters':
+    'The username or password contains a character that cannot be used (U+0000, or half of a character). Check what you typed or pasted.',
 
   'login.error.sso_required': 'Password sign-in is off for this tenant except for its managers. Use Sign in with Microsoft.',
   'login.sso.button': 'Sign in with Microsoft',
@@ -88,6 +90,9 @@ export const en = {
     'The application asked to be sent back to an address that is not registered for it, so we stopped here. Ask your SecureLogin administrator to register that address.',
   'error.request.title': 'This request cannot be handled',
   'error.request.message': 'The application sent a request SecureLogin cannot handle: {detail}.',
+  'error.characters.title': 'This request cannot be handled',
+  'error.characters.message':
+    'The application sent a request whose {parameter} parameter contains a character SecureLogin cannot accept (U+0000, or half of a character). Go back to Microsoft Entra ID and click Authorize again.',
   'error.csrf.title': 'Please try again',
   'error.csrf.message': 'This form could not be verified. Go back, reload the page and submit it again.',
   'error.server.title': 'Something went wrong',

@@ -28,6 +28,8 @@ export const nl: Record<MessageKey, string> = {
     'Aanmelden met dit account is gepauzeerd na te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, of vraag uw SecureLogin-beheerder om het te ontgrendelen.',
   'login.error.address_locked': 'Er kwamen te veel mislukte aanmeldpogingen van uw netwerk. Probeer het over {minutes} minuten opnieuw.',
   'login.error.disabled_user': 'Dit account is uitgeschakeld. Vraag uw SecureLogin-beheerder om het in te schakelen.',
+  'login.error.characters':
+    'De gebruikersnaam of het wachtwoord bevat een teken dat niet gebruikt kan worden (U+0000, of een half teken). Controleer wat u hebt getypt of geplakt.',
 
   'login.error.sso_required':
     'Aanmelden met een wachtwoord staat voor deze tenant uit, behalve voor beheerders. Gebruik Aanmelden met Microsoft.',
@@ -94,6 +96,9 @@ export const nl: Record<MessageKey, string> = {
     'De toepassing wilde u terugsturen naar een adres dat er niet voor is geregistreerd, dus zijn we hier gestopt. Vraag uw SecureLogin-beheerder om dat adres te registreren.',
   'error.request.title': 'Dit verzoek kan niet worden verwerkt',
   'error.request.message': 'De toepassing stuurde een verzoek dat SecureLogin niet kan verwerken: {detail}.',
+  'error.characters.title': 'Dit verzoek kan niet worden verwerkt',
+  'error.characters.message':
+    'De toepassing stuurde een verzoek waarvan de parameter {parameter} een teken bevat dat SecureLogin niet kan accepteren (U+0000, of een half teken). Ga terug naar Microsoft Entra ID en klik opnieuw op Authorize.',
   'error.csrf.title': 'Probeer het opnieuw',
   'error.csrf.message': 'Dit formulier kon niet worden gecontroleerd. Ga terug, laad de pagina opnieuw en verstuur het nogmaals.',
   'error.server.title': 'Er ging iets mis',
