@@ -12,7 +12,7 @@ import { showLogin, submitLogin } from './login.ts';
 export { renderAuthorizeError } from './errors.ts';
 export type { FlowParts } from './flow.ts';
 export type { MessageKey } from './locales/en.ts';
-export { ACCOUNT_THROTTLE, ADDRESS_THROTTLE } from './login.ts';
+export { ADDRESS_THROTTLE, DEVICE_THROTTLE, STRANGER_THROTTLE } from './login.ts';
 
 /** The pages' words, for the i18n middleware. */
 export const authorizeCatalogues: Catalogues<MessageKey> = { en, nl };

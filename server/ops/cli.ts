@@ -10,9 +10,10 @@ import { keyCommands } from './keys.ts';
 import { managerCommands } from './manager.ts';
 import { migrateCommand } from './migrate.ts';
 import { tenantCommands } from './tenant.ts';
+import { unblockCommand } from './unblock.ts';
 
 const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, keyCommands];
-const STANDALONE: Command[] = [migrateCommand];
+const STANDALONE: Command[] = [unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;
