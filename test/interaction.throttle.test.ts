@@ -119,6 +119,30 @@ function throttling(backend: () => Record<string, string>) {
     expect(later.answer.status, excerpt(later.answer.text)).toBe(200);
   });
 
+  it('a device cookie that was tampered with counts for nothing: that browser is a stranger', async () => {
+    const seeded = await seedTenant(service.store);
+    const own = await managersBrowser(seeded);
+    const forged = new Browser(service.url);
+    forged.cookies = own.cookies
+      .filter((c) => c.name.startsWith('slc.device.'))
+      .map((c) => {
+        if (c.name.endsWith('.sig')) return c;
+        const payload = JSON.parse(Buffer.from(c.value, 'base64url').toString('utf8')) as Record<string, string>;
+        return { ...c, value: Buffer.from(JSON.stringify({ ...payload, d: 'B'.repeat(22) })).toString('base64url') };
+      });
+    const stranger = await loginPage(seeded, freshAddress());
+    for (let attempt = 0; attempt <= STRANGER_THROTTLE.free; attempt++) {
+      await guess(stranger.browser, stranger.login, seeded.manager.username, `wrong ${attempt}`);
+    }
+    const { login } = await loginPage(seeded, freshAddress(), forged);
+    const refused = await guess(forged, login, seeded.manager.username, seeded.manager.password);
+    expect(refused.answer.status).toBe(429);
+    expect(refused.message).toContain(PAUSED);
+    // The untouched cookie still works.
+    const back = await loginPage(seeded, freshAddress(), own);
+    expect((await signIn(own, back.login, seeded.manager.username, seeded.manager.password)).status).toBe(200);
+  });
+
   it('from browsers the account never signed in from, guessing slows down (30 s, 1, 2, 4, 5 minutes) and stays within ten per 15 minutes', async () => {
     const seeded = await seedTenant(service.store);
     const stranger = await loginPage(seeded, freshAddress());
