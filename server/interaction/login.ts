@@ -108,14 +108,7 @@ export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<v
       },
       'sign-in failed',
     );
-    // Each pause is logged once, by the failure that begins it; the attempts it refuses are not.
-    if (attempt.paused) {
-      const until = new Date(attempt.pausedUntil!).toISOString();
-      if (device)
-        log.warn({ ...who, failures: attempt.failures, until }, 'sign-in paused for a browser of this account: too many failed attempts');
-      else log.warn({ ...who, failures: attempt.failures, until }, 'sign-in paused for this account on browsers it has not signed in from');
-      return paused(ctx, refuse, device ? 'login.error.invalid_device_paused' : 'login.error.invalid_paused', attempt);
-    }
+    // Each pause and block is logged once, by the failure that begins it; the attempts it refuses are not.
     if (addressNow.counted && addressNow.paused) {
       log.warn(
         {
@@ -126,6 +119,13 @@ export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<v
         },
         'sign-in blocked for this client address: too many failed attempts',
       );
+    }
+    if (attempt.paused) {
+      const until = new Date(attempt.pausedUntil!).toISOString();
+      if (device)
+        log.warn({ ...who, failures: attempt.failures, until }, 'sign-in paused for a browser of this account: too many failed attempts');
+      else log.warn({ ...who, failures: attempt.failures, until }, 'sign-in paused for this account on browsers it has not signed in from');
+      return paused(ctx, refuse, device ? 'login.error.invalid_device_paused' : 'login.error.invalid_paused', attempt);
     }
     if (addressNow.paused && !device) return paused(ctx, refuse, 'login.error.address_locked', addressNow);
     return refuse(400, 'login.error.invalid');
