@@ -24,8 +24,18 @@ export const en = {
   'login.error.missing': 'Enter your username and password.',
   'login.error.invalid': 'The username or password is incorrect.',
   'login.error.locked':
-    'Sign-in for this account is paused after too many failed attempts. Try again in {minutes} minutes, or ask your SecureLogin administrator to unlock it.',
-  'login.error.address_locked': 'Too many failed sign-in attempts came from your network. Try again in {minutes} minutes.',
+    'Sign-in for this account is paused after too many failed attempts. Try again in {wait}, or ask your SecureLogin administrator to unlock it.',
+  'login.error.invalid_paused':
+    'The username or password is incorrect. After too many failed attempts, sign-in for this account is paused: try again in {wait}.',
+  'login.error.invalid_device_paused':
+    'The username or password is incorrect. After too many failed attempts, sign-in from this browser is paused: try again in {wait}.',
+  'login.error.device_locked':
+    'Sign-in from this browser is paused after too many failed attempts. Try again in {wait}, or ask your SecureLogin administrator to unlock the account.',
+  'login.error.address_locked': 'Too many failed sign-in attempts came from your network. Try again in {wait}.',
+  'login.wait.second': '1 second',
+  'login.wait.seconds': '{count} seconds',
+  'login.wait.minute': '1 minute',
+  'login.wait.minutes': '{count} minutes',
   'login.error.disabled_user': 'This account is disabled. Ask your SecureLogin administrator to enable it.',
   'login.error.characters':
     'The username or password contains a character that cannot be used (U+0000, or half of a character). Check what you typed or pasted.',

@@ -25,8 +25,18 @@ export const nl: Record<MessageKey, string> = {
   'login.error.missing': 'Vul uw gebruikersnaam en wachtwoord in.',
   'login.error.invalid': 'De gebruikersnaam of het wachtwoord is onjuist.',
   'login.error.locked':
-    'Aanmelden met dit account is gepauzeerd na te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, of vraag uw SecureLogin-beheerder om het te ontgrendelen.',
-  'login.error.address_locked': 'Er kwamen te veel mislukte aanmeldpogingen van uw netwerk. Probeer het over {minutes} minuten opnieuw.',
+    'Aanmelden met dit account is gepauzeerd na te veel mislukte pogingen. Probeer het over {wait} opnieuw, of vraag uw SecureLogin-beheerder om het te ontgrendelen.',
+  'login.error.invalid_paused':
+    'De gebruikersnaam of het wachtwoord is onjuist. Na te veel mislukte pogingen is aanmelden met dit account gepauzeerd: probeer het over {wait} opnieuw.',
+  'login.error.invalid_device_paused':
+    'De gebruikersnaam of het wachtwoord is onjuist. Na te veel mislukte pogingen is aanmelden vanuit deze browser gepauzeerd: probeer het over {wait} opnieuw.',
+  'login.error.device_locked':
+    'Aanmelden vanuit deze browser is gepauzeerd na te veel mislukte pogingen. Probeer het over {wait} opnieuw, of vraag uw SecureLogin-beheerder om het account te ontgrendelen.',
+  'login.error.address_locked': 'Er kwamen te veel mislukte aanmeldpogingen van uw netwerk. Probeer het over {wait} opnieuw.',
+  'login.wait.second': '1 seconde',
+  'login.wait.seconds': '{count} seconden',
+  'login.wait.minute': '1 minuut',
+  'login.wait.minutes': '{count} minuten',
   'login.error.disabled_user': 'Dit account is uitgeschakeld. Vraag uw SecureLogin-beheerder om het in te schakelen.',
   'login.error.characters':
     'De gebruikersnaam of het wachtwoord bevat een teken dat niet gebruikt kan worden (U+0000, of een half teken). Controleer wat u hebt getypt of geplakt.',
