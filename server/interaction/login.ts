@@ -104,7 +104,8 @@ function locked(ctx: Koa.Context, refuse: (status: number, error: MessageKey, pa
 function renderLogin(ctx: Koa.Context, flow: Flow, tenant: Tenant, domain: string, model: { userName?: string; error?: string }): void {
   ctx.render('interaction/login.njk', {
     action: `${flow.path}/login/${encodeURIComponent(domain)}`,
-    back: flow.path,
+    // ?choose: the Go to domain page itself, even when the Authorize named a domain_hint.
+    back: `${flow.path}?choose`,
     csrf: flow.csrf,
     tenantName: tenant.name,
     domain,

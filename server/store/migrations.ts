@@ -198,6 +198,22 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0007_app_clients': {
+      async up(db: Kysely<any>) {
+        // A client is either Entra's provisioning connection (the Authorize
+        // flow, scope scim, managers only) or one of SecureLogin's own apps
+        // signing users in over OpenID Connect. A public app (a browser or
+        // desktop app that cannot keep a secret) has no secret at all.
+        await db.schema
+          .alterTable('clients')
+          .addColumn('kind', 'text', (c) => c.notNull().defaultTo('provisioning'))
+          .execute();
+        await db.schema
+          .alterTable('clients')
+          .addColumn('is_public', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 
