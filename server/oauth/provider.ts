@@ -58,6 +58,7 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       revocation: '/oauth/revoke',
       introspection: '/oauth/introspect',
       jwks: '/oauth/jwks',
+      userinfo: '/oauth/userinfo',
       end_session: '/oauth/logout',
       pushed_authorization_request: '/oauth/par',
       challenge: '/oauth/challenge',

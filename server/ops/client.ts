@@ -18,8 +18,8 @@ export function clientJson(client: Client & { tenantDomain?: string | null }) {
     client_id: client.id,
     name: client.name,
     tenant: client.tenantDomain ?? null,
-    kind: client.kind,
-    public: client.isPublic,
+    // Entra's provisioning clients read as they always have; an app says what it is.
+    ...(client.kind === 'app' ? { kind: client.kind, public: client.isPublic } : {}),
     redirect_uris: client.redirectUris,
     created_at: client.createdAt,
     secret_rotated_at: client.secretRotatedAt,

@@ -198,7 +198,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
-    '0007_app_clients': {
+    '0008_app_clients': {
       async up(db: Kysely<any>) {
         // A client is either Entra's provisioning connection (the Authorize
         // flow, scope scim, managers only) or one of SecureLogin's own apps
