@@ -10,7 +10,17 @@ import { createScim, scimRefusal } from './scim/index.ts';
 import { openSessions, type Sessions } from './sessions/index.ts';
 import type { Store } from './store/index.ts';
 import { i18n } from './web/i18n.ts';
-import { createMetrics, createViews, errorPages, healthRoutes, installViews, ROOT, requestId, securityHeaders } from './web/index.ts';
+import {
+  createMetrics,
+  createViews,
+  errorPages,
+  forwardedHeaders,
+  healthRoutes,
+  installViews,
+  ROOT,
+  requestId,
+  securityHeaders,
+} from './web/index.ts';
 
 declare module 'koa' {
   interface DefaultState {
@@ -44,9 +54,9 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
     throw error;
   }
   // The provider signs its cookies with these keys; the app must use the same ones.
-  // maxIpsCount: X-Forwarded-For is read from the right, only as far as our
-  // own proxies wrote it; entries further left are whatever the client sent.
-  const koa = new Koa({ proxy: config.trustProxy, maxIpsCount: config.proxyHops, keys: oauth.cookieKeys });
+  // proxy: Koa reads X-Forwarded-Proto/Host, which forwardedHeaders() has
+  // already dropped unless a trusted proxy sent them.
+  const koa = new Koa({ proxy: config.trustProxy, keys: oauth.cookieKeys });
   installViews(koa, createViews());
 
   const metrics = createMetrics({ token: config.metricsToken });
@@ -55,6 +65,7 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
     metrics.grant(String(ctx.oidc?.params?.grant_type ?? ''), error?.error ?? 'server_error'),
   );
 
+  koa.use(forwardedHeaders(config));
   koa.use(requestId());
   koa.use(accessLog(log));
   koa.use(metrics.middleware);
@@ -117,7 +128,14 @@ function accessLog(log: Logger): Koa.Middleware {
     } finally {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       log.info(
-        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 },
+        {
+          requestId: ctx.state.requestId,
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round(ms * 10) / 10,
+          ip: ctx.ip,
+        },
         'request',
       );
     }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULT_TRUSTED_PROXIES, InvalidTrustedProxy, parseTrustedProxies, type TrustedProxies } from './web/proxies.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -20,13 +21,10 @@ export interface Config {
   /** Where sessions, tokens and throttling counters live when not in the embedded store. */
   redis: RedisConfig | undefined;
   logLevel: LogLevel;
-  /** Behind a TLS-terminating proxy: trust X-Forwarded-* (on when PUBLIC_URL is https). */
+  /** Behind a TLS-terminating proxy: honour X-Forwarded-* from `trustedProxies` (on when PUBLIC_URL is https). */
   trustProxy: boolean;
-  /**
-   * How many proxies of ours append to X-Forwarded-For: the client address is
-   * read that many entries from the right, so a client cannot forge it.
-   */
-  proxyHops: number;
+  /** The proxies whose X-Forwarded-* are believed; a client that reaches the port directly cannot forge its address. */
+  trustedProxies: TrustedProxies;
   /** How long a refresh token chain stays alive without being used, in seconds. */
   refreshTokenTtl: number;
   /**
@@ -188,6 +186,20 @@ function redisConfig(env: NodeJS.ProcessEnv, redisUrl: URL | undefined): RedisCo
   return undefined;
 }
 
+function trustedProxies(env: NodeJS.ProcessEnv): TrustedProxies {
+  // PROXY_HOPS counted entries from the right, which a client reaching the port directly could still forge.
+  if (env.PROXY_HOPS !== undefined && env.PROXY_HOPS !== '') {
+    throw new ConfigError('PROXY_HOPS', "is no longer read: list your proxies' addresses or CIDR ranges in TRUSTED_PROXIES instead");
+  }
+  const raw = env.TRUSTED_PROXIES;
+  try {
+    return parseTrustedProxies(raw === undefined || raw.trim() === '' ? DEFAULT_TRUSTED_PROXIES : raw);
+  } catch (error) {
+    if (error instanceof InvalidTrustedProxy) throw new ConfigError('TRUSTED_PROXIES', error.message);
+    throw error;
+  }
+}
+
 function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   const token = env.METRICS_TOKEN;
   if (token === undefined || token === '') return undefined;
@@ -232,7 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redis: redisConfig(env, redisUrl),
     logLevel,
     trustProxy,
-    proxyHops: integer(env, 'PROXY_HOPS', 1, 1, 10),
+    trustedProxies: trustedProxies(env),
     refreshTokenTtl: integer(env, 'REFRESH_TOKEN_TTL_DAYS', 90, 1, 3650) * DAY,
     refreshTokenGrace: integer(env, 'REFRESH_TOKEN_GRACE_SECONDS', 60, 0, 600),
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 1, DAY),

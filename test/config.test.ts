@@ -96,7 +96,11 @@ describe('configuration from the environment', () => {
     ['JWKS', { JWKS: '{"keys":[{"kty":"RSA","n":"public-only"}]}' }, 'must be a JSON Web Key Set with private keys'],
     ['COOKIE_KEYS', { COOKIE_KEYS: 'Cookie-secret-1' }, 'is not valid JSON'],
     ['COOKIE_KEYS', { COOKIE_KEYS: '["Cookie-secret-1"]' }, 'secrets of at least 32 characters'],
-    ['PROXY_HOPS', { PROXY_HOPS: '0' }, 'must be between 1 and 10'],
+    ['PROXY_HOPS', { PROXY_HOPS: '2' }, "is no longer read: list your proxies' addresses or CIDR ranges in TRUSTED_PROXIES instead"],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: '10.0.0.1, proxy.internal' }, '"proxy.internal" is not an IP address or CIDR range'],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: '10.0.0.0/33' }, '"10.0.0.0/33" is not an IP address or CIDR range'],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: 'fc00::/129' }, '"fc00::/129" is not an IP address or CIDR range'],
+    ['TRUSTED_PROXIES', { TRUSTED_PROXIES: '10.0.0.256' }, '"10.0.0.256" is not an IP address'],
     ['METRICS_TOKEN', { METRICS_TOKEN: 'short' }, 'at least 16 printable characters'],
     ['METRICS_TOKEN', { METRICS_TOKEN: 'has spaces in the middle of it' }, 'without spaces'],
   ])('refuses a bad %s in one line naming it', (variable, env, problem) => {
@@ -122,7 +126,7 @@ describe('configuration from the environment', () => {
 });
 
 function startServer(env: Record<string, string>): Promise<Outcome> {
-  return runNode(['server/main.ts'], { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env }, { timeoutMs: 20_000 });
+  return runNode(['server/main.ts'], { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env }, { timeoutMs: 90_000 });
 }
 
 describe('the server process with a bad configuration', () => {
@@ -134,6 +138,21 @@ describe('the server process with a bad configuration', () => {
     expect(jwks.code).not.toBe(0);
     expect(jwks.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(jwks.stderr).toMatch(/^securelogin: configuration error: JWKS: /);
+  });
+
+  it('refuses PROXY_HOPS, which is gone, and a TRUSTED_PROXIES entry that is not an address, in one line each', async () => {
+    const [hops, proxies] = await Promise.all([
+      startServer({ PUBLIC_URL: 'https://connect.example.com', PROXY_HOPS: '2' }),
+      startServer({ TRUSTED_PROXIES: '10.0.0.0/8,nginx' }),
+    ]);
+    expect(hops.code).not.toBe(0);
+    expect(hops.stdout).toBe('');
+    expect(hops.stderr).toBe(
+      "securelogin: configuration error: PROXY_HOPS: is no longer read: list your proxies' addresses or CIDR ranges in TRUSTED_PROXIES instead\n",
+    );
+    expect(proxies.code).not.toBe(0);
+    expect(proxies.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(proxies.stderr).toMatch(/^securelogin: configuration error: TRUSTED_PROXIES: "nginx" is not an IP address or CIDR range/);
   });
 
   it('exits non-zero with one line naming the data folder it cannot use', async () => {

@@ -11,6 +11,7 @@ import addFormats from 'ajv-formats';
 import { validate as validateDockerfile } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../server/config.ts';
 import { ROOT } from '../server/web/index.ts';
 
 const composeText = fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -45,7 +46,12 @@ describe('docker-compose.yml', () => {
     expect(app.environment.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
     expect(app.environment.REDIS_URL).toBe('redis://redis:6379');
     expect(app.environment.TRUST_PROXY).toBe('true');
-    expect(app.environment.PROXY_HOPS).toBe('2');
+    expect(app.environment.PROXY_HOPS).toBeUndefined();
+    // nginx reaches the app from the compose network, so its X-Forwarded-For is believed; a stranger's is not.
+    const trusted = /^\$\{TRUSTED_PROXIES:-(.+)\}$/.exec(app.environment.TRUSTED_PROXIES)?.[1];
+    const { trustedProxies } = loadConfig({ TRUSTED_PROXIES: trusted });
+    expect(trustedProxies.trusts('172.18.0.4')).toBe(true);
+    expect(trustedProxies.trusts('203.0.113.9')).toBe(false);
     expect(app.ports).toBeUndefined();
     expect(proxy.ports).toHaveLength(1);
     expect(compose.configs.nginx.content).toContain('server app:3000');

@@ -165,7 +165,7 @@ class ServerProcess {
   }
 
   /** The first log line matching `test`, waiting for it if need be. */
-  async line(test: (line: LogLine) => boolean, timeoutMs = 20_000): Promise<LogLine> {
+  async line(test: (line: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.lines.find(test);

@@ -17,8 +17,9 @@ function throttling(backend: () => Record<string, string>) {
   let env: Record<string, string>;
   let nextAddress = 1;
   beforeAll(async () => {
-    // Behind a proxy, so each test is its own client address (X-Forwarded-For) and one test's failures do not count for another.
-    env = { ...backend(), TRUST_PROXY: 'true' };
+    // Behind a proxy (the test, on loopback), so each test is its own client address (X-Forwarded-For) and one
+    // test's failures do not count for another. Only loopback is trusted: the 10.x addresses are clients.
+    env = { ...backend(), TRUST_PROXY: 'true', TRUSTED_PROXIES: '127.0.0.1,::1' };
     service = await startService(env);
   });
   afterAll(async () => {

@@ -8,6 +8,7 @@ import { createLogger } from '../server/log.ts';
 import { openStore, type Store } from '../server/store/index.ts';
 import { authorizeSeeded, revoke, type SeededTenant, seedTenant, send } from './support/authorize.ts';
 import { postgresUrl, redisUrl } from './support/backends.ts';
+import { freshPostgresUrl } from './support/postgres.ts';
 import { tempDataDir } from './support/service.ts';
 
 /**
@@ -144,5 +145,13 @@ describe('the bearer guard for the SCIM API', () => {
 });
 
 describe.skipIf(!postgresUrl || !redisUrl)('the bearer guard with the directory in PostgreSQL and tokens in Redis', () => {
-  guard(() => ({ DATABASE_URL: postgresUrl!, REDIS_URL: redisUrl! }));
+  // A database of its own: suites running side by side never share the test database.
+  let database: Awaited<ReturnType<typeof freshPostgresUrl>> | undefined;
+  beforeAll(async () => {
+    database = await freshPostgresUrl();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  guard(() => ({ DATABASE_URL: database!.url, REDIS_URL: redisUrl! }));
 });

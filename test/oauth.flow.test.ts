@@ -18,6 +18,7 @@ import {
   startAuthorize,
 } from './support/authorize.ts';
 import { postgresUrl, redisUrl } from './support/backends.ts';
+import { freshPostgresUrl } from './support/postgres.ts';
 import { startService, type TestService, tempDataDir } from './support/service.ts';
 
 async function freePort(): Promise<number> {
@@ -135,7 +136,15 @@ describe.skipIf(!redisUrl)('the Authorize flow with sessions and tokens in Redis
 });
 
 describe.skipIf(!postgresUrl || !redisUrl)('the Authorize flow scaled out: directory in PostgreSQL, sessions in Redis', () => {
-  wholeFlow(() => ({ DATABASE_URL: postgresUrl!, REDIS_URL: redisUrl! }));
+  // A database of its own: suites running side by side never share the test database.
+  let database: Awaited<ReturnType<typeof freshPostgresUrl>> | undefined;
+  beforeAll(async () => {
+    database = await freshPostgresUrl();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  wholeFlow(() => ({ DATABASE_URL: database!.url, REDIS_URL: redisUrl! }));
 });
 
 describe('metadata', () => {

@@ -86,7 +86,7 @@ describe.skipIf(missing !== undefined)(
       ];
       store = await openStore({ dataDir: '', databaseUrl: database.url }, { migrate: false });
       seeded = await seedTenant(store);
-    }, 90_000);
+    }, 120_000);
 
     afterAll(async () => {
       await store?.close();

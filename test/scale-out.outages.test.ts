@@ -104,7 +104,7 @@ describe.skipIf(missing !== undefined)(`a server whose engines go away and come 
     const tokens = await authorizeSeeded(server, seeded);
     refreshToken = tokens.refresh_token;
     scim = new ScimClient(server, tokens.access_token);
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await store?.close();
@@ -198,7 +198,7 @@ describe.skipIf(missing !== undefined)(`a server whose engines go away and come 
       expect(ended).toHaveLength(1);
       // The token endpoint, two SCIM requests, a sign-in page: each answered 503 and counted.
       expect(ended[0].refused).toBeGreaterThanOrEqual(4);
-    }, 40_000);
+    }, 120_000);
   });
 
   describe('PostgreSQL stops', () => {
@@ -282,7 +282,7 @@ describe.skipIf(missing !== undefined)(`a server whose engines go away and come 
       expect(server.child.pid).toBe(pid);
       expect(server.alive()).toBe(true);
       expect(server.logs.filter((line) => line.level === 'fatal')).toEqual([]);
-    }, 40_000);
+    }, 120_000);
   });
 
   describe('the directory store itself', () => {
@@ -308,6 +308,6 @@ describe.skipIf(missing !== undefined)(`a server whose engines go away and come 
       } finally {
         await own.close();
       }
-    }, 40_000);
+    }, 120_000);
   });
 });

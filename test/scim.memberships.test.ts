@@ -115,7 +115,8 @@ eachStore('membership cost', (store, backend) => {
       console.log(
         `${backend}: ${what}: ${big.sql.length} statements; 10 members ${small.ms.toFixed(1)} ms, ${BIG} members ${big.ms.toFixed(1)} ms`,
       );
-      expect(big.ms).toBeLessThan(2_000);
+      // How long it took is printed, not asserted: the statements above are
+      // the machine-independent proof; timings belong to the bench.
     });
   }
 

@@ -42,7 +42,7 @@ function contract(backend: BackendCase) {
     running = await backend.start();
     first = await running.open();
     second = await running.open();
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await running?.stop();
@@ -235,7 +235,7 @@ function contract(backend: BackendCase) {
     const sweeper = await running.open({ sweepIntervalMs: 100 });
     const count = async () =>
       Number((await sql<{ n: number }>`select count(*) as n from oidc_artifacts where id = ${id}`.execute(sweeper.store.db)).rows[0].n);
-    const deadline = Date.now() + 5_000;
+    const deadline = Date.now() + 30_000;
     while ((await count()) > 0 && Date.now() < deadline) await sleep(100);
     expect(await count()).toBe(0);
     await running.close(sweeper);
@@ -364,7 +364,7 @@ describe.skipIf(redisServerMissing !== undefined)(
       await expect(instance.sessions.ping()).rejects.toThrow();
 
       await redis.resume();
-      const deadline = Date.now() + 15_000;
+      const deadline = Date.now() + 60_000;
       let healed = false;
       while (!healed && Date.now() < deadline) {
         healed = await instance.sessions.ping().then(
@@ -377,6 +377,6 @@ describe.skipIf(redisServerMissing !== undefined)(
       // The restarted server kept nothing (no persistence here); what matters is that writes and reads work again.
       await tokens.upsert(token.jti, token, 3600);
       expect(await tokens.find(token.jti)).toEqual(token);
-    }, 40_000);
+    }, 120_000);
   },
 );

@@ -97,7 +97,7 @@ describe('a SQLite file whose write lock another process holds', () => {
 
   beforeAll(async () => {
     [patient, hasty] = await Promise.all([start('patient', '60000'), start('hasty', '300')]);
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all([patient?.stop(), hasty?.stop()]);
@@ -194,7 +194,7 @@ describe.skipIf(missing !== undefined)(
       inProgress = { browser: started.browser, page: started.page };
       from = server.logs.length;
       postgres.freeze();
-    }, 90_000);
+    }, 120_000);
 
     afterAll(async () => {
       postgres?.thaw();
@@ -234,7 +234,7 @@ describe.skipIf(missing !== undefined)(
       const answers = await Promise.all(many.map((request) => request.promise));
       for (const answer of answers) expectScimUnavailable(answer);
       refusedDuringOutage.push(...answers.map((answer) => answer.status));
-    }, 60_000);
+    }, 120_000);
 
     it('when it answers again, so does everything, on fresh connections, and the outage was logged once when it began and once when it ended', async () => {
       postgres.thaw();
@@ -251,6 +251,6 @@ describe.skipIf(missing !== undefined)(
       expect(lines.ended[0].store).toBe('directory');
       expect(lines.ended[0].refused).toBeGreaterThanOrEqual(refusedDuringOutage.length);
       expect(server.alive(), server.stderr()).toBe(true);
-    }, 60_000);
+    }, 120_000);
   },
 );

@@ -59,7 +59,7 @@ function contract(backend: BackendCase) {
     running = await backend.start();
     first = (await running.open()).sessions.throttle;
     second = (await running.open()).sessions.throttle;
-  }, 90_000);
+  }, 120_000);
 
   afterAll(async () => {
     await running?.stop();

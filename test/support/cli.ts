@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { main } from '../../server/ops/cli.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -56,4 +58,27 @@ export function securelogin(
     ...options.env,
   };
   return runNode(['bin/securelogin.js', ...args], env, { input: options.input });
+}
+
+/**
+ * The same command line run by the CLI's own entry point inside the test
+ * process, with its output captured: for what needs no process of its own
+ * (help, usage), so that a test of thirty commands starts no thirty processes.
+ */
+export async function secureloginInProcess(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
+  const captured = () => {
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        chunks.push(String(chunk));
+        done();
+      },
+    });
+    return { stream, text: () => chunks.join('') };
+  };
+  const stdout = captured();
+  const stderr = captured();
+  const terminal = { stdin: Readable.from([]), stdout: stdout.stream, stderr: stderr.stream };
+  const code = await main(args, terminal, { PUBLIC_URL: 'https://connect.example.test', ...env });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
 }

@@ -55,7 +55,7 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   return stdout;
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
@@ -127,7 +127,7 @@ export async function startRedisCluster(): Promise<RedisTopology> {
     const ports = started.map((s) => s.port);
     for (const port of ports) await until(`redis-server on ${port}`, async () => (await cli(port, 'ping')).trim() === 'PONG');
     await run(REDIS_CLI, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], {
-      timeout: 30_000,
+      timeout: 60_000,
     });
     for (const port of ports) {
       await until(`cluster_state:ok on ${port}`, async () => {

@@ -71,7 +71,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const alive = () => child.exitCode === null && child.signalCode === null;
   const url = `http://127.0.0.1:${port}`;
 
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (!alive()) throw new Error(`server/main.ts exited with ${child.exitCode ?? child.signalCode} before answering: ${stderr.trim()}`);
     const healthy = await fetch(`${url}/healthz`).then(
@@ -81,7 +81,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
     if (healthy) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`server/main.ts did not answer /healthz within 30 s: ${stderr.trim()}`);
+      throw new Error(`server/main.ts did not answer /healthz within 90 s: ${stderr.trim()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -17,18 +17,37 @@ export function tempDataDir(prefix = 'slc-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** One parsed log line, as an operator reads it. */
+export type LogLine = Record<string, unknown> & { level: string; msg: string };
+
+/** A log destination that keeps every line the server writes, for a test to read. */
+export class CapturedLog {
+  readonly lines: LogLine[] = [];
+  write(chunk: string): void {
+    for (const line of chunk.split('\n')) if (line.trim() !== '') this.lines.push(JSON.parse(line));
+  }
+  /** The lines of one request (by the request id it answered with). */
+  of(requestId: string | null): LogLine[] {
+    return this.lines.filter((line) => line.requestId === requestId);
+  }
+}
+
 /**
  * Starts the real app on a free port with its own data folder (or the given
  * environment), exactly as main.ts composes it. `stop()` shuts it down the
- * graceful way.
+ * graceful way. Logs go nowhere (LOG_LEVEL silent) unless the environment
+ * sets a level; `log` receives them instead of stdout.
  */
-export async function startService(env: Record<string, string | undefined> = {}): Promise<TestService> {
+export async function startService(
+  env: Record<string, string | undefined> = {},
+  options: { log?: CapturedLog } = {},
+): Promise<TestService> {
   const dataDir = env.DATA_DIR ?? tempDataDir();
   // The issuer and every URL the provider builds come from PUBLIC_URL, so the
   // port must be known before the app is composed, as in a real deployment.
   const port = env.PORT && env.PORT !== '0' ? env.PORT : String(await freePort());
   const config = loadConfig({ LOG_LEVEL: 'silent', PUBLIC_URL: `http://127.0.0.1:${port}`, ...env, DATA_DIR: dataDir, PORT: port });
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, options.log);
   const store = await openStore(config, { log });
   const app = await createApp({ config, log, store });
   const running = await listen(app, store, config.port, '127.0.0.1');

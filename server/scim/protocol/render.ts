@@ -3,7 +3,7 @@ import type { Logger } from '../../log.ts';
 import { isUnavailable } from '../../sessions/index.ts';
 import { UNAVAILABLE_RETRY_SECONDS } from '../../store/index.ts';
 import { etag, type Stored } from '../resources/repository.ts';
-import { ScimError, ServiceUnavailable } from './errors.ts';
+import { NotImplemented, ScimError, ServiceUnavailable } from './errors.ts';
 import { schemasOf } from './resource.ts';
 import { ERROR, LIST_RESPONSE, type ResourceTypeDefinition } from './schemas.ts';
 
@@ -54,8 +54,16 @@ export function sendError(ctx: Koa.Context, error: unknown, log: Logger): void {
       if (name === 'WWW-Authenticate' && ctx.response.get(name)) continue;
       ctx.set(name, value);
     }
-    if (error.status >= 500) log.error({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'scim request failed');
-    else log.info({ requestId: ctx.state.requestId, status: error.status, scimType: error.scimType }, 'scim request refused');
+    // 501 (Bulk, /Me) answers what the client asked for, not a fault of ours: no stack, not at error level.
+    if (error.status >= 500 && !(error instanceof NotImplemented)) {
+      log.error({ err: error, requestId: ctx.state.requestId, path: ctx.path }, 'scim request failed');
+    } else {
+      // Not the detail: it may quote what the client sent.
+      log.info(
+        { requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: error.status, scimType: error.scimType },
+        'scim request refused',
+      );
+    }
     send(ctx, error.status, errorBody(error.status, error.message, error.scimType));
     return;
   }
