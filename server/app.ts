@@ -3,11 +3,12 @@ import path from 'node:path';
 import Koa from 'koa';
 import serve from 'koa-static';
 import type { Config } from './config.ts';
-import { authorizeCatalogues, interactionRoutes, renderAuthorizeError } from './interaction/index.ts';
+import { authorizeCatalogues, interactionRoutes, renderAuthorizeError, ssoCallbackRoutes } from './interaction/index.ts';
 import type { Logger } from './log.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
 import { createScim, scimRefusal } from './scim/index.ts';
 import { openSessions, type Sessions } from './sessions/index.ts';
+import { createSso } from './sso/index.ts';
 import type { Store } from './store/index.ts';
 import { i18n } from './web/i18n.ts';
 import {
@@ -84,15 +85,19 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
   koa.use(createScim({ config, store, log, authenticate: oauth.bearer({ respond: scimRefusal(log) }) }));
 
   koa.use(oauth.routes);
-  const authorize = interactionRoutes({
+  const flowParts = {
     provider: oauth.provider,
     db: store.db,
     throttle: sessions.throttle,
     log,
     cookieKeys: oauth.cookieKeys,
     resource: oauth.resource,
-  });
+    sso: createSso({ config, db: store.db, log }),
+  };
+  const authorize = interactionRoutes(flowParts);
   koa.use(authorize.routes()).use(authorize.allowedMethods());
+  const ssoCallback = ssoCallbackRoutes(flowParts);
+  koa.use(ssoCallback.routes()).use(ssoCallback.allowedMethods());
 
   return {
     koa,

@@ -42,6 +42,15 @@ export interface Config {
   cookieKeys: string[] | undefined;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | undefined;
+  /** The Entra app registration for single sign-on; undefined: SSO is off everywhere. */
+  entra: EntraConfig | undefined;
+}
+
+export interface EntraConfig {
+  clientId: string;
+  clientSecret: string;
+  /** https://login.microsoftonline.com, or a loopback http:// stand-in in tests; no trailing slash. */
+  authority: string;
 }
 
 export interface RedisAddress {
@@ -209,6 +218,29 @@ function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return token;
 }
 
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
+function entraConfig(env: NodeJS.ProcessEnv): EntraConfig | undefined {
+  const clientId = env.ENTRA_CLIENT_ID?.trim() || undefined;
+  const clientSecret = env.ENTRA_CLIENT_SECRET || undefined;
+  const authorityUrl = url(env, 'ENTRA_AUTHORITY', ['https:', 'http:']) ?? new URL('https://login.microsoftonline.com');
+  if (authorityUrl.protocol === 'http:' && !LOOPBACK.test(authorityUrl.hostname)) {
+    throw new ConfigError(
+      'ENTRA_AUTHORITY',
+      `must be https:// (http:// only on a loopback address, for tests), got "${env.ENTRA_AUTHORITY}"`,
+    );
+  }
+  if (authorityUrl.search || authorityUrl.hash || authorityUrl.username || authorityUrl.password) {
+    throw new ConfigError('ENTRA_AUTHORITY', 'must be an origin with an optional path, without query, fragment or credentials');
+  }
+  if (!clientId && !clientSecret) return undefined;
+  if (!clientId)
+    throw new ConfigError('ENTRA_CLIENT_ID', "is required with ENTRA_CLIENT_SECRET (the app registration's Application (client) ID)");
+  if (!clientSecret)
+    throw new ConfigError('ENTRA_CLIENT_SECRET', 'is required with ENTRA_CLIENT_ID (a client secret of the app registration)');
+  return { clientId, clientSecret, authority: authorityUrl.toString().replace(/\/+$/, '') };
+}
+
 /** Reads and validates the configuration once; everything else receives the result. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = integer(env, 'PORT', 3000, 0, 65_535);
@@ -252,5 +284,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwks: json(env, 'JWKS', isJwks, 'a JSON Web Key Set with private keys: {"keys":[{"kty":…,"d":…}]}'),
     cookieKeys: json(env, 'COOKIE_KEYS', isCookieKeys, 'a JSON array of secrets of at least 32 characters'),
     metricsToken: metricsToken(env),
+    entra: entraConfig(env),
   };
 }

@@ -407,7 +407,7 @@ eachBackend('SCIM protocol', (service) => {
       for (const target of [`/Users/${user.id}`, `/Groups/${group.id}`]) {
         const response = await scim.patch(target, body);
         expect(response.status, `${target} ${JSON.stringify(body)}: ${response.text}`).toBeLessThan(500);
-        expectScim(response);
+        if (response.status !== 204) expectScim(response);
       }
       for (const target of ['/Users', '/Groups']) {
         const response = await scim.post(target, body);

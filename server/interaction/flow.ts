@@ -7,6 +7,7 @@ import { type Client, findClient } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import { INTERACTION_PATH } from '../oauth/index.ts';
 import { isUnavailable, type Throttle } from '../sessions/index.ts';
+import type { Sso } from '../sso/index.ts';
 import { type Database, UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
 import type { Params, Translate } from '../web/i18n.ts';
 import type { MessageKey } from './locales/en.ts';
@@ -21,6 +22,8 @@ export interface FlowParts {
   cookieKeys: string[];
   /** The SCIM resource the consent grants. */
   resource: () => string;
+  /** Sign-in with Microsoft; undefined where the deployment has no Entra app registration. */
+  sso?: Sso;
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -69,7 +72,7 @@ export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow
   return { uid, interaction, client: publicClient, path: `${INTERACTION_PATH}/${uid}`, csrf: csrfToken(parts.cookieKeys, uid) };
 }
 
-export type ErrorKind = 'expired' | 'unknown_client' | 'redirect_uri' | 'request' | 'csrf' | 'server' | 'unavailable';
+export type ErrorKind = 'expired' | 'unknown_client' | 'redirect_uri' | 'request' | 'csrf' | 'server' | 'unavailable' | 'sso_expired';
 
 /** The flow's error page, in the person's language; `detail` is shown for malformed requests only. */
 export function showError(ctx: Koa.Context, status: number, kind: ErrorKind, params: Params = {}): void {

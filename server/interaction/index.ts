@@ -8,11 +8,13 @@ import { type FlowParts, whenUnavailable } from './flow.ts';
 import { en, type MessageKey } from './locales/en.ts';
 import { nl } from './locales/nl.ts';
 import { showLogin, submitLogin } from './login.ts';
+import { returnFromSso, startSso } from './sso.ts';
 
 export { renderAuthorizeError } from './errors.ts';
 export type { FlowParts } from './flow.ts';
 export type { MessageKey } from './locales/en.ts';
 export { ACCOUNT_THROTTLE, ADDRESS_THROTTLE } from './login.ts';
+export { ssoCallbackRoutes } from './sso.ts';
 
 /** The pages' words, for the i18n middleware. */
 export const authorizeCatalogues: Catalogues<MessageKey> = { en, nl };
@@ -31,6 +33,8 @@ export function interactionRoutes(parts: FlowParts): Router {
   router.post('/domain', form, (ctx) => submitDomain(ctx, parts));
   router.get('/login/:domain', (ctx) => showLogin(ctx, parts));
   router.post('/login/:domain', form, (ctx) => submitLogin(ctx, parts));
+  router.post('/login/:domain/sso', form, (ctx) => startSso(ctx, parts));
+  router.get('/sso/return', (ctx) => returnFromSso(ctx, parts));
   router.get('/consent', (ctx) => showConsent(ctx, parts));
   router.post('/consent', form, (ctx) => submitConsent(ctx, parts));
   return router;

@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import { findUserForSignIn, type Tenant, verifyPassword } from '../directory/index.ts';
 import { accountIdFor } from '../oauth/index.ts';
 import { accountThrottleKey, addressThrottleKey, type ThrottlePolicy } from '../sessions/index.ts';
+import type { SsoSettings } from '../sso/index.ts';
 import type { Params } from '../web/i18n.ts';
 import { chooseTenant, renderDomain } from './domain.ts';
 import { checkCsrf, type Flow, type FlowParts, field, finish, formOf, openFlow, text } from './flow.ts';
@@ -24,7 +25,7 @@ const MAX_PASSWORD = 1024;
  * the answer is written (flow gone, bad CSRF token on a post, another step due,
  * or a domain that is refused here).
  */
-async function signInStep(ctx: Koa.Context, parts: FlowParts, form?: Record<string, unknown>) {
+export async function signInStep(ctx: Koa.Context, parts: FlowParts, form?: Record<string, unknown>): Promise<SignInStep | undefined> {
   const flow = await openFlow(ctx, parts);
   if (!flow) return undefined;
   if (form && !checkCsrf(ctx, flow, parts, form)) return undefined;
@@ -39,13 +40,22 @@ async function signInStep(ctx: Koa.Context, parts: FlowParts, form?: Record<stri
     renderDomain(ctx, flow, { domain: choice.typed, error: text(ctx)(choice.error, choice.params) });
     return undefined;
   }
-  return { flow, tenant: choice.tenant, domain: choice.domain };
+  // Off, and never mentioned, without the app registration or the tenant's `sso set`.
+  const sso = parts.sso ? await parts.sso.settingsOf(choice.tenant.id) : undefined;
+  return { flow, tenant: choice.tenant, domain: choice.domain, sso };
+}
+
+export interface SignInStep {
+  flow: Flow;
+  tenant: Tenant;
+  domain: string;
+  sso: SsoSettings | undefined;
 }
 
 /** GET /oauth/interaction/:uid/login/:domain: the tenant's sign-in form. */
 export async function showLogin(ctx: Koa.Context, parts: FlowParts): Promise<void> {
   const step = await signInStep(ctx, parts);
-  if (step) renderLogin(ctx, step.flow, step.tenant, step.domain, {});
+  if (step) renderLogin(ctx, step, {});
 }
 
 /** POST /oauth/interaction/:uid/login/:domain: checks the password, throttled, and hands the account to the provider. */
@@ -53,12 +63,12 @@ export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<v
   const form = formOf(ctx);
   const step = await signInStep(ctx, parts, form);
   if (!step) return;
-  const { flow, tenant, domain } = step;
+  const { flow, tenant } = step;
   const userName = field(form, 'username').trim();
   const password = field(form, 'password');
   const refuse = (status: number, error: MessageKey, params: Params = {}) => {
     ctx.status = status;
-    renderLogin(ctx, flow, tenant, domain, { userName: userName.slice(0, MAX_USERNAME), error: text(ctx)(error, params) });
+    renderLogin(ctx, step, { userName: userName.slice(0, MAX_USERNAME), error: text(ctx)(error, params) });
   };
   if (userName === '' || password === '') return refuse(400, 'login.error.missing');
 
@@ -91,8 +101,18 @@ export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<v
     log.info({ requestId: ctx.state.requestId, tenantId: tenant.id, userId: row.id }, 'sign-in refused: user disabled');
     return refuse(403, 'login.error.disabled_user');
   }
+  if (step.sso?.required && row.role !== 'manager') {
+    log.info(
+      { requestId: ctx.state.requestId, tenantId: tenant.id, userId: row.id },
+      'sign-in refused: password sign-in is off (SSO required)',
+    );
+    return refuse(403, 'login.error.sso_required');
+  }
   await throttle.reset(accountKey);
-  log.info({ requestId: ctx.state.requestId, tenantId: tenant.id, userId: row.id, clientId: flow.client.id }, 'signed in');
+  log.info(
+    { requestId: ctx.state.requestId, tenantId: tenant.id, userId: row.id, clientId: flow.client.id, method: 'password' },
+    'signed in',
+  );
   await finish(ctx, parts, { login: { accountId: accountIdFor(tenant.id, row.id), remember: false } }, false);
 }
 
@@ -101,8 +121,10 @@ function locked(ctx: Koa.Context, refuse: (status: number, error: MessageKey, pa
   refuse(429, error, { minutes: Math.max(1, Math.ceil(seconds / 60)) });
 }
 
-function renderLogin(ctx: Koa.Context, flow: Flow, tenant: Tenant, domain: string, model: { userName?: string; error?: string }): void {
+export function renderLogin(ctx: Koa.Context, step: SignInStep, model: { userName?: string; error?: string; ssoError?: string }): void {
+  const { flow, tenant, domain, sso } = step;
   ctx.render('interaction/login.njk', {
+    sso: sso && { action: `${flow.path}/login/${encodeURIComponent(domain)}/sso`, required: sso.required, error: model.ssoError },
     action: `${flow.path}/login/${encodeURIComponent(domain)}`,
     // ?choose: the Go to domain page itself, even when the Authorize named a domain_hint.
     back: `${flow.path}?choose`,

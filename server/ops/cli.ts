@@ -9,9 +9,10 @@ import { domainCommands } from './domain.ts';
 import { keyCommands } from './keys.ts';
 import { managerCommands } from './manager.ts';
 import { migrateCommand } from './migrate.ts';
+import { ssoCommands } from './sso.ts';
 import { tenantCommands } from './tenant.ts';
 
-const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, keyCommands];
+const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands];
 const STANDALONE: Command[] = [migrateCommand];
 
 const EXIT_OK = 0;

@@ -41,8 +41,8 @@ export interface ScimParts {
 
 /**
  * The SCIM 2.0 service provider (RFC 7643/7644, in the Entra dialect) as one
- * Koa middleware answering everything under /scim/v2, every response
- * `application/scim+json`, every error an RFC 7644 §3.12 body.
+ * Koa middleware answering everything under /scim/v2, every response with
+ * a body `application/scim+json`, every error an RFC 7644 §3.12 body.
  */
 export function createScim({ config, store, log, authenticate, maxBodyBytes = DEFAULT_MAX_BODY_BYTES }: ScimParts): Koa.Middleware {
   const parts = { db: store.db, dialect: store.dialect };

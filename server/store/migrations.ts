@@ -198,6 +198,45 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         }
       },
     },
+    '0007_sso': {
+      async up(db: Kysely<any>) {
+        // A tenant's single sign-on: the one Entra tenant it trusts, and
+        // whether passwords are off for everyone but its managers.
+        await db.schema
+          .createTable('sso_settings')
+          .addColumn('tenant_id', 'text', (c) => c.primaryKey().references('tenants.id').onDelete('cascade'))
+          .addColumn('entra_tenant_id', 'text', (c) => c.notNull())
+          .addColumn('required', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        // An Entra account (tid, oid) linked to one user; the link goes with the user.
+        await db.schema
+          .createTable('sso_links')
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('tid', 'text', (c) => c.notNull())
+          .addColumn('oid', 'text', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('sso_links_pk', ['tenant_id', 'tid', 'oid'])
+          .execute();
+        // One Entra account per user: a second account can never take over a linked user.
+        await db.schema.createIndex('sso_links_user').on('sso_links').unique().column('user_id').execute();
+        // Sign-ins sent to Entra and not yet back: state, nonce and PKCE
+        // verifier stay here, never in the browser; a state is taken once.
+        await db.schema
+          .createTable('sso_pending')
+          .addColumn('state', 'text', (c) => c.primaryKey())
+          .addColumn('interaction_uid', 'text', (c) => c.notNull())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('domain', 'text', (c) => c.notNull())
+          .addColumn('nonce', 'text', (c) => c.notNull())
+          .addColumn('code_verifier', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('sso_pending_expires').on('sso_pending').column('expires_at').execute();
+      },
+    },
     '0008_app_clients': {
       async up(db: Kysely<any>) {
         // A client is either Entra's provisioning connection (the Authorize

@@ -107,6 +107,39 @@ export interface ThrottleTable {
   locked_until: number | null;
 }
 
+/** A tenant's single sign-on with its Entra tenant (`securelogin sso set`). */
+export interface SsoSettingsTable {
+  tenant_id: string;
+  /** The Entra tenant id (a GUID, lower case): the only `tid` and issuer trusted for this tenant. */
+  entra_tenant_id: string;
+  /** Password sign-in off for everyone but managers. */
+  required: Flag;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An Entra account linked to a user: the key is (tid, oid), never a name or e-mail. */
+export interface SsoLinkTable {
+  tenant_id: string;
+  tid: string;
+  oid: string;
+  user_id: string;
+  created_at: string;
+}
+
+/** A sign-in sent to Entra, until it comes back (or expires). */
+export interface SsoPendingTable {
+  state: string;
+  interaction_uid: string;
+  tenant_id: string;
+  /** The domain the person chose, to return to its sign-in page. */
+  domain: string;
+  nonce: string;
+  code_verifier: string;
+  /** Epoch milliseconds. */
+  expires_at: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   domains: DomainTable;
@@ -117,4 +150,7 @@ export interface Database {
   oidc_artifacts: OidcArtifactTable;
   settings: SettingTable;
   throttle: ThrottleTable;
+  sso_settings: SsoSettingsTable;
+  sso_links: SsoLinkTable;
+  sso_pending: SsoPendingTable;
 }

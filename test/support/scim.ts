@@ -99,19 +99,19 @@ export interface Backend {
   name: string;
   /** False when the engine is not available in this run (no TEST_DATABASE_URL); the suite is skipped. */
   enabled: boolean;
-  /** Starts the real app on this directory store; `stop()` also removes the database. */
-  start(): Promise<TestService>;
+  /** Starts the real app on this directory store (with more environment); `stop()` also removes the database. */
+  start(env?: Record<string, string>): Promise<TestService>;
 }
 
 /** Every SCIM suite runs on the embedded SQLite store, and on PostgreSQL when the run has one. */
 export const BACKENDS: Backend[] = [
-  { name: 'SQLite', enabled: true, start: () => startService() },
+  { name: 'SQLite', enabled: true, start: (env) => startService(env) },
   {
     name: 'PostgreSQL',
     enabled: Boolean(postgresUrl),
-    async start() {
+    async start(env = {}) {
       const database = await freshPostgresUrl();
-      const service = await startService({ DATABASE_URL: database.url });
+      const service = await startService({ ...env, DATABASE_URL: database.url });
       const stop = service.stop;
       return {
         ...service,

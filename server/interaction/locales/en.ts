@@ -28,6 +28,36 @@ export const en = {
   'login.error.address_locked': 'Too many failed sign-in attempts came from your network. Try again in {minutes} minutes.',
   'login.error.disabled_user': 'This account is disabled. Ask your SecureLogin administrator to enable it.',
 
+  'login.error.sso_required': 'Password sign-in is off for this tenant except for its managers. Use Sign in with Microsoft.',
+  'login.sso.button': 'Sign in with Microsoft',
+  'login.sso.or': 'Or sign in with a SecureLogin password:',
+  'login.sso.password_toggle': 'Sign in with a password',
+  'login.sso.password_note': 'For managers whose Microsoft sign-in does not work.',
+
+  'sso.error.expired': 'That Microsoft sign-in was used already or took too long. Click Sign in with Microsoft to try again.',
+  'sso.error.off':
+    'Sign-in with Microsoft is no longer turned on for this tenant. Sign in with your password, or ask your SecureLogin administrator.',
+  'sso.error.access_denied':
+    'Microsoft did not let you sign in to SecureLogin. Ask your Microsoft Entra administrator to assign the SecureLogin app to you, then try again.',
+  'sso.error.cancelled': 'The Microsoft sign-in was cancelled. Click Sign in with Microsoft to try again.',
+  'sso.error.interaction_required':
+    'Microsoft needs you to complete an extra step (such as multi-factor authentication). Click Sign in with Microsoft and follow the steps.',
+  'sso.error.login_required': 'Microsoft needs you to sign in again. Click Sign in with Microsoft.',
+  'sso.error.consent_required':
+    'Your organisation has not yet allowed SecureLogin in Microsoft Entra. Ask your Microsoft Entra administrator to grant admin consent for the SecureLogin app.',
+  'sso.error.entra_error':
+    'Microsoft could not complete the sign-in. Try again in a moment; if it keeps failing, tell your SecureLogin administrator.',
+  'sso.error.wrong_tenant':
+    'You signed in with a Microsoft account of another organisation. Sign in with your account of this organisation, or ask your SecureLogin administrator which account to use.',
+  'sso.error.failed':
+    'The answer from Microsoft could not be verified, so you were not signed in. Click Sign in with Microsoft to try again.',
+  'sso.error.unreachable': 'SecureLogin cannot reach Microsoft right now. Wait a minute, then try again.',
+  'sso.error.not_provisioned':
+    'Your Microsoft account has no SecureLogin account in this tenant yet. Ask your administrator to assign the SecureLogin app to you in Microsoft Entra; you can sign in once it has been provisioned.',
+  'sso.error.ambiguous':
+    'Your Microsoft account cannot be matched to exactly one SecureLogin account, so you were not signed in. Ask your SecureLogin administrator to check your account.',
+  'sso.error.disabled_user': 'Your SecureLogin account is disabled. Ask your administrator to enable it in Microsoft Entra or SecureLogin.',
+
   'consent.title': 'Allow access',
   'consent.intro': '{client} asks for access to your SecureLogin tenant.',
   'consent.fact.client': 'Application',
@@ -62,6 +92,8 @@ export const en = {
   'error.csrf.message': 'This form could not be verified. Go back, reload the page and submit it again.',
   'error.server.title': 'Something went wrong',
   'error.server.message': 'We could not finish this request. Please try again in a moment.',
+  'error.sso_expired.title': 'This Microsoft sign-in cannot be continued',
+  'error.sso_expired.message': 'It was used already, or it took too long. Go back to the application you came from and sign in again.',
   'error.unavailable.title': 'Sign-in is temporarily unavailable',
   'error.unavailable.message': 'SecureLogin cannot reach one of its services right now. Nothing was lost: wait a minute, then try again.',
 } as const;

@@ -29,6 +29,39 @@ export const nl: Record<MessageKey, string> = {
   'login.error.address_locked': 'Er kwamen te veel mislukte aanmeldpogingen van uw netwerk. Probeer het over {minutes} minuten opnieuw.',
   'login.error.disabled_user': 'Dit account is uitgeschakeld. Vraag uw SecureLogin-beheerder om het in te schakelen.',
 
+  'login.error.sso_required':
+    'Aanmelden met een wachtwoord staat voor deze tenant uit, behalve voor beheerders. Gebruik Aanmelden met Microsoft.',
+  'login.sso.button': 'Aanmelden met Microsoft',
+  'login.sso.or': 'Of meld u aan met een SecureLogin-wachtwoord:',
+  'login.sso.password_toggle': 'Aanmelden met een wachtwoord',
+  'login.sso.password_note': 'Voor beheerders bij wie aanmelden met Microsoft niet werkt.',
+
+  'sso.error.expired':
+    'Die aanmelding bij Microsoft is al gebruikt of duurde te lang. Klik op Aanmelden met Microsoft om het opnieuw te proberen.',
+  'sso.error.off':
+    'Aanmelden met Microsoft staat voor deze tenant niet meer aan. Meld u aan met uw wachtwoord, of vraag het uw SecureLogin-beheerder.',
+  'sso.error.access_denied':
+    'Microsoft liet u niet aanmelden bij SecureLogin. Vraag uw Microsoft Entra-beheerder om de SecureLogin-app aan u toe te wijzen en probeer het daarna opnieuw.',
+  'sso.error.cancelled': 'De aanmelding bij Microsoft is geannuleerd. Klik op Aanmelden met Microsoft om het opnieuw te proberen.',
+  'sso.error.interaction_required':
+    'Microsoft vraagt u een extra stap te doen (zoals verificatie in twee stappen). Klik op Aanmelden met Microsoft en volg de stappen.',
+  'sso.error.login_required': 'Microsoft vraagt u opnieuw aan te melden. Klik op Aanmelden met Microsoft.',
+  'sso.error.consent_required':
+    'Uw organisatie heeft SecureLogin nog niet toegestaan in Microsoft Entra. Vraag uw Microsoft Entra-beheerder om beheerderstoestemming te geven voor de SecureLogin-app.',
+  'sso.error.entra_error':
+    'Microsoft kon de aanmelding niet afronden. Probeer het zo nog eens; lukt het steeds niet, meld het dan aan uw SecureLogin-beheerder.',
+  'sso.error.wrong_tenant':
+    'U meldde zich aan met een Microsoft-account van een andere organisatie. Meld u aan met uw account van deze organisatie, of vraag uw SecureLogin-beheerder welk account u moet gebruiken.',
+  'sso.error.failed':
+    'Het antwoord van Microsoft kon niet worden gecontroleerd, dus u bent niet aangemeld. Klik op Aanmelden met Microsoft om het opnieuw te proberen.',
+  'sso.error.unreachable': 'SecureLogin kan Microsoft nu niet bereiken. Wacht een minuut en probeer het dan opnieuw.',
+  'sso.error.not_provisioned':
+    'Uw Microsoft-account heeft nog geen SecureLogin-account in deze tenant. Vraag uw beheerder om de SecureLogin-app aan u toe te wijzen in Microsoft Entra; u kunt zich aanmelden zodra uw account is aangemaakt.',
+  'sso.error.ambiguous':
+    'Uw Microsoft-account kan niet aan precies één SecureLogin-account worden gekoppeld, dus u bent niet aangemeld. Vraag uw SecureLogin-beheerder uw account te controleren.',
+  'sso.error.disabled_user':
+    'Uw SecureLogin-account is uitgeschakeld. Vraag uw beheerder om het in te schakelen in Microsoft Entra of SecureLogin.',
+
   'consent.title': 'Toegang toestaan',
   'consent.intro': '{client} vraagt toegang tot uw SecureLogin-tenant.',
   'consent.fact.client': 'Toepassing',
@@ -65,6 +98,9 @@ export const nl: Record<MessageKey, string> = {
   'error.csrf.message': 'Dit formulier kon niet worden gecontroleerd. Ga terug, laad de pagina opnieuw en verstuur het nogmaals.',
   'error.server.title': 'Er ging iets mis',
   'error.server.message': 'We konden dit verzoek niet afronden. Probeer het zo nog eens.',
+  'error.sso_expired.title': 'Deze aanmelding bij Microsoft kan niet verder',
+  'error.sso_expired.message':
+    'Ze is al gebruikt, of het duurde te lang. Ga terug naar de toepassing waar u vandaan kwam en meld u opnieuw aan.',
   'error.unavailable.title': 'Aanmelden is tijdelijk niet beschikbaar',
   'error.unavailable.message':
     'SecureLogin kan een van zijn diensten nu niet bereiken. Er is niets verloren gegaan: wacht een minuut en probeer het dan opnieuw.',

@@ -1,5 +1,6 @@
 import type { Filter } from 'scim2-parse-filter';
 import { parseFilter as parseTokens, type Token, Tokens } from 'scim2-parse-filter/lib/src/parser.js';
+import { DATE_TIME } from './date-time.ts';
 import { InvalidFilter } from './errors.ts';
 
 export type { Filter } from 'scim2-parse-filter';
@@ -24,7 +25,8 @@ const EOT: Token = { type: 'EOT', literal: '' };
  *    is x. We rewrite it to `emails[(type eq "work") and value eq "x"]`: the
  *    same element must satisfy both, as Entra means.
  * Microsoft's documentation also shows `externalId eq jyoung` with a bare
- * value; a bare word in value position is read as a string.
+ * value; a bare word in value position is read as a string, and so is a
+ * bare date and time (`meta.created gt 2015-10-10T14:38:21.8617979-07:00`).
  */
 export function parseFilter(text: string): Filter {
   if (text.length > MAX_FILTER_LENGTH) throw new InvalidFilter(`the filter is longer than ${MAX_FILTER_LENGTH} characters`);
@@ -91,6 +93,13 @@ function tokenize(text: string): Token[] {
       continue;
     }
     const rest = text.slice(i);
+    const moment = DATE_TIME.exec(rest);
+    if (moment && !/^[\w.:$-]/.test(rest.slice(moment[0].length))) {
+      // An unquoted date and time (Microsoft's validator sends them): a bare value, read as the quoted form.
+      tokens.push({ type: 'Word', literal: moment[0] });
+      i += moment[0].length;
+      continue;
+    }
     const number = NUMBER.exec(rest);
     if (number) {
       tokens.push({ type: 'Number', literal: number[0] });

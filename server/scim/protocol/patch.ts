@@ -5,6 +5,7 @@ import {
   type Document,
   isObject,
   keyIn,
+  liftCore,
   normaliseSingle,
   normaliseValue,
   pruneExtension,
@@ -46,7 +47,9 @@ export function readPatch(type: ResourceTypeDefinition, body: unknown): PatchOpe
     const rawPath = pathKey === undefined ? undefined : raw[pathKey];
     if (rawPath !== undefined && rawPath !== null && typeof rawPath !== 'string')
       throw new InvalidPath(`Operations[${i}].path must be a string`);
-    const path = typeof rawPath === 'string' ? parsePatchPath(type, rawPath) : undefined;
+    // A path naming the core schema itself (add or replace of its attributes) is read as no path: the value holds the attributes.
+    const core = typeof rawPath === 'string' && op !== 'remove' && rawPath.trim().toLowerCase() === type.schema.id.toLowerCase();
+    const path = typeof rawPath === 'string' && !core ? parsePatchPath(type, rawPath) : undefined;
     const valueKey = keyIn(raw, 'value');
     const hasValue = valueKey !== undefined;
     if (op !== 'remove' && !hasValue) throw new InvalidSyntax(`Operations[${i}] (${op}) needs a "value"`);
@@ -73,7 +76,7 @@ export function applyOperation(type: ResourceTypeDefinition, document: Document,
   // be paths themselves: "name.givenName", "urn:…:User:employeeNumber",
   // even "emails[type eq \"work\"].value".
   if (!isObject(value)) throw new InvalidValue(`an ${op} without "path" needs an object of attributes as its value`);
-  for (const [key, inner] of Object.entries(value)) {
+  for (const [key, inner] of liftCore(type, value)) {
     if (key.toLowerCase() === 'schemas') continue;
     if (key.includes('[')) {
       apply(type, document, op, parsePatchPath(type, key), inner, true, divert);
@@ -317,21 +320,17 @@ function normaliseSub(definition: AttributeDefinition | undefined, value: unknow
 }
 
 /**
- * RFC 7644 §3.5.2.1 add to a multi-valued attribute: values already there
- * are not added twice; a value whose `type` is already present takes that
- * value's place (Microsoft: one value per type); a new primary value makes
- * the others non-primary (RFC 7643 §2.4).
+ * RFC 7644 §3.5.2.1 add to a multi-valued attribute: a new value is added
+ * after the others, also when one of its `type` is there already (nothing
+ * makes `type` unique); values already there are not added twice; a new
+ * primary value makes the others non-primary (RFC 7643 §2.4).
  */
 function addValues(current: unknown[], incoming: unknown[]): unknown[] {
   let result = [...current];
   for (const value of incoming) {
     if (result.some((existing) => sameJson(existing, value))) continue;
-    const type = isObject(value) && typeof value.type === 'string' ? value.type.toLowerCase() : undefined;
-    const sameType =
-      type === undefined ? -1 : result.findIndex((e) => isObject(e) && typeof e.type === 'string' && e.type.toLowerCase() === type);
     if (isObject(value) && value.primary === true) result = result.map((e) => (isObject(e) ? withoutPrimary(e) : e));
-    if (sameType >= 0) result[sameType] = value;
-    else result.push(value);
+    result.push(value);
   }
   return result;
 }

@@ -8,6 +8,7 @@ import {
   type ResourceTypeDefinition,
   type SchemaDefinition,
 } from './schemas.ts';
+import { checkValueFilter } from './value-filter.ts';
 
 /**
  * An attribute named in a filter, a PATCH path, a body key or an
@@ -98,7 +99,15 @@ export interface PatchPath {
 }
 
 export function parsePatchPath(type: ResourceTypeDefinition, text: string): PatchPath {
-  const fail = (detail: string) => new InvalidPath(detail);
+  return parseValuePath(type, text, (detail) => new InvalidPath(detail));
+}
+
+/**
+ * An attribute path that may carry a value filter, as in a PATCH path or
+ * `attributes=emails[type eq "work"].value`; `fail` makes the error the
+ * context calls for.
+ */
+export function parseValuePath(type: ResourceTypeDefinition, text: string, fail: Fail): PatchPath {
   if (typeof text !== 'string' || text.trim() === '') throw fail('"path" must be a non-empty string');
   const path = text.trim();
   const open = path.indexOf('[');
@@ -119,6 +128,7 @@ export function parsePatchPath(type: ResourceTypeDefinition, text: string): Patc
     throw fail(`${base.name} is single-valued; a value filter like "${path}" applies to multi-valued attributes`);
   }
   const filter = parseFilter(path.slice(open + 1, close));
+  checkValueFilter(filter);
   let sub: { name: string; definition: AttributeDefinition | undefined } | undefined;
   if (after !== '') {
     const subName = after.slice(1);

@@ -11,14 +11,21 @@ export const MEDIA_TYPE = 'application/scim+json';
 
 /**
  * Every SCIM response goes out through here: status, `application/scim+json`
- * (on every response, bodiless ones included, as clients check it), and no
- * caching of directory data.
+ * on every response that has a body (and on 304, which stands for one), and
+ * no caching of directory data. A 204 has no content, so it names no media
+ * type (RFC 9110 §8.3).
  */
 export function send(ctx: Koa.Context, status: number, body?: unknown): void {
   ctx.set('Cache-Control', 'no-store');
+  if (status === 204) {
+    ctx.status = 204;
+    ctx.body = null;
+    ctx.remove('Content-Type');
+    return;
+  }
   if (body === undefined) {
-    // Koa strips Content-Type from 204 and 304 on the way out; these are
-    // finished here instead, so the media type stays on them too.
+    // Koa strips Content-Type from a 304 on the way out; it is finished here
+    // instead, so the media type of the resource it stands for stays on it.
     ctx.status = status;
     ctx.respond = false;
     ctx.res.setHeader('Content-Type', MEDIA_TYPE);

@@ -146,6 +146,22 @@ function extensionKey(type: ResourceTypeDefinition, urn: string): string {
 }
 
 /**
+ * The members of a resource body (or of a path-less PATCH value) with core
+ * attributes nested under the core schema URN
+ * (`{"urn:…:core:2.0:User": {"userName": …}}`, as some clients send them)
+ * lifted to the top, where they are read as if sent there.
+ */
+export function liftCore(type: ResourceTypeDefinition, object: Record<string, unknown>): [string, unknown][] {
+  const core = type.schema.id.toLowerCase();
+  return Object.entries(object).flatMap(([key, value]): [string, unknown][] => {
+    if (key.toLowerCase() !== core) return [[key, value]];
+    if (value === null) return [];
+    if (!isObject(value)) throw new InvalidValue(`${type.schema.id} takes an object holding the core attributes`);
+    return Object.entries(value).filter(([inner]) => inner.toLowerCase() !== 'schemas');
+  });
+}
+
+/**
  * The document for a POST or PUT body. id and meta are read-only and
  * ignored (RFC 7644 §3.3), as are other read-only attributes (a user's
  * groups); a password is never stored: SecureLogin does not take passwords
@@ -154,7 +170,7 @@ function extensionKey(type: ResourceTypeDefinition, urn: string): string {
 export function readResource(type: ResourceTypeDefinition, body: unknown): Document {
   if (!isObject(body)) throw new InvalidSyntax(`the body must be a JSON object: a ${type.name} resource`);
   const document: Document = {};
-  for (const [key, value] of Object.entries(body)) {
+  for (const [key, value] of liftCore(type, body)) {
     const lower = key.toLowerCase();
     if (lower === 'schemas') {
       checkSchemas(type, value);
@@ -226,8 +242,8 @@ function assign(document: Document, ref: AttributeReference, value: unknown): vo
 /**
  * What must hold for any stored resource, after POST, PUT or all of a
  * PATCH's operations: required attributes present; in multi-valued complex
- * attributes, `primary` true at most once (RFC 7643 §2.4) and `type` unique
- * (Microsoft's rule: one "work" email).
+ * attributes, `primary` true at most once (RFC 7643 §2.4). Nothing makes
+ * `type` unique: two work emails, or two mobile numbers, are kept in order.
  */
 export function checkDocument(type: ResourceTypeDefinition, document: Document): void {
   for (const definition of type.schema.attributes) {
@@ -247,17 +263,7 @@ export function checkDocument(type: ResourceTypeDefinition, document: Document):
 }
 
 function checkValues(name: string, values: unknown[]): void {
-  const types = new Set<string>();
-  let primaries = 0;
-  for (const value of values) {
-    if (!isObject(value)) continue;
-    if (value.primary === true) primaries++;
-    if (typeof value.type === 'string') {
-      const type = value.type.toLowerCase();
-      if (types.has(type)) throw new InvalidValue(`${name} has more than one value of type "${value.type}"; type must be unique`);
-      types.add(type);
-    }
-  }
+  const primaries = values.filter((value) => isObject(value) && value.primary === true).length;
   if (primaries > 1) throw new InvalidValue(`${name} has more than one primary value`);
 }
 

@@ -79,6 +79,39 @@ function ordered<T extends string | number>(op: string, a: T, e: T): boolean {
 }
 
 /**
+ * Refuses what matchesValue could not evaluate, before any value is looked
+ * at: a value filter nested in another, a name that is not a plain
+ * sub-attribute, an order or substring on true/false, a substring of a
+ * number. A projection is evaluated after its write is done, so it must not
+ * fail there.
+ */
+export function checkValueFilter(filter: Filter): void {
+  switch (filter.op) {
+    case 'and':
+    case 'or':
+      for (const f of filter.filters) checkValueFilter(f);
+      return;
+    case 'not':
+      checkValueFilter(filter.filter);
+      return;
+    case '[]':
+      throw new InvalidFilter('a value filter cannot contain another value filter');
+    default: {
+      if (filter.attrPath.includes('.') || filter.attrPath.includes(':')) {
+        throw new InvalidFilter(`"${filter.attrPath}" inside a value filter must be a plain sub-attribute name`);
+      }
+      if (filter.op === 'pr') return;
+      const value = filter.compValue;
+      if (typeof value === 'boolean' && filter.op !== 'eq' && filter.op !== 'ne') {
+        throw new InvalidFilter(`"${filter.op}" does not apply to true or false`);
+      }
+      if (typeof value === 'number' && ['co', 'sw', 'ew'].includes(filter.op))
+        throw new InvalidFilter(`"${filter.op}" does not apply to numbers`);
+    }
+  }
+}
+
+/**
  * The sub-attribute values a value filter pins down when it is only `eq`
  * joined by `and` (`type eq "work"`), or undefined. Entra replaces
  * `emails[type eq "work"].value` on users who have no work email yet, meaning

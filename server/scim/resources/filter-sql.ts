@@ -1,5 +1,6 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Dialect } from '../../store/index.ts';
+import { readDateTime } from '../protocol/date-time.ts';
 import { InvalidFilter, Sensitive } from '../protocol/errors.ts';
 import type { Filter } from '../protocol/filter.ts';
 import { type AttributeReference, attributeLabel, resolveAttribute } from '../protocol/paths.ts';
@@ -213,7 +214,14 @@ function compareColumn(dialect: Dialect, column: FilterColumn, op: CompareOp, va
     if (op === 'ne') return sql<SqlBool>`(${ref} <> ${wanted ? 1 : 0})`;
     throw new InvalidFilter(`"${op}" does not apply to ${path}, which is true or false`);
   }
-  const text = column.kind === 'dateTime' ? dateTimeValue(value, op, path) : stringValue(value, path);
+  let text: string;
+  if (column.kind === 'dateTime') {
+    const moment = dateTimeValue(value, op, path);
+    if (typeof moment === 'boolean') return moment ? sql<SqlBool>`true` : sql<SqlBool>`false`;
+    ({ op, text } = moment);
+  } else {
+    text = stringValue(value, path);
+  }
   const predicate = compareText(
     dialect,
     column.caseExact ? ref : sql`lower(${ref})`,
@@ -269,12 +277,20 @@ function booleanValue(value: Value, path: string): boolean {
   throw new InvalidFilter(`${path} is true or false, not ${JSON.stringify(value)}`);
 }
 
-/** Timestamps are stored as toISOString() text, so filter values are brought to the same form to compare as text. */
-function dateTimeValue(value: Value, op: CompareOp, path: string): string {
+/**
+ * Timestamps are stored as toISOString() text, to the millisecond, so a
+ * filter value is brought to the same form to compare as text. A value
+ * between two milliseconds (.8617979) lies just after the one it falls in
+ * (.861): `ge` it means `gt` that one, `lt` means `le`, and `eq` holds for
+ * no stored time (the answer, true or false, when it is known outright).
+ */
+function dateTimeValue(value: Value, op: CompareOp, path: string): { op: CompareOp; text: string } | boolean {
   if (op === 'co' || op === 'sw' || op === 'ew') throw new InvalidFilter(`"${op}" does not apply to ${path}, a date and time`);
-  const parsed = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(parsed)) throw new InvalidFilter(`${path} is a date and time: give an xsd:dateTime like "2025-01-31T12:00:00Z"`);
-  return new Date(parsed).toISOString();
+  const instant = typeof value === 'string' ? readDateTime(value) : undefined;
+  if (!instant) throw new InvalidFilter(`${path} is a date and time: give an xsd:dateTime like "2025-01-31T12:00:00Z"`);
+  if (!instant.between) return { op, text: instant.iso };
+  if (op === 'eq' || op === 'ne') return op === 'ne';
+  return { op: op === 'gt' || op === 'ge' ? 'gt' : 'le', text: instant.iso };
 }
 
 // ---------------------------------------------------------------- memberships
@@ -428,7 +444,12 @@ function compareJson(
     const equal = sql<SqlBool>`coalesce(${json.number(v)} ${operator} ${value}, false)`;
     return op === 'ne' ? sql<SqlBool>`(not ${equal})` : equal;
   }
-  const text = kind === 'dateTime' ? dateTimeValue(value, op, path) : value;
+  let text = value;
+  if (kind === 'dateTime') {
+    const moment = dateTimeValue(value, op, path);
+    if (typeof moment === 'boolean') return moment ? sql<SqlBool>`true` : sql<SqlBool>`false`;
+    ({ op, text } = moment);
+  }
   const caseExact = leaf?.caseExact ?? false;
   const actual = caseExact ? json.text(v) : sql`lower(${json.text(v)})`;
   const expected = caseExact ? sql`${text}` : sql`lower(${text})`;

@@ -14,14 +14,18 @@ import { type Db, inSlices } from './repository.ts';
 /** More members than this in one response is refused (tooMany) rather than built in memory. */
 export const MAX_MEMBERS_PER_RESPONSE = 100_000;
 
-/** The user ids named by member values ({"value": "<id>"}); groups as members are refused (one level, users only). */
+/**
+ * The user ids named by member values ({"value": "<id>"}, or the bare id
+ * "<id>" some clients send); groups as members are refused (one level, users only).
+ */
 export function memberIds(values: unknown, label = 'members'): string[] {
   const list = Array.isArray(values) ? values : [values];
   const ids: string[] = [];
   list.forEach((member, i) => {
     if (member === null || member === undefined) return;
-    const value = isObject(member) ? member.value : undefined;
-    if (typeof value !== 'string' || value === '') throw new InvalidValue(`${label}[${i}] must be an object with the user's id as "value"`);
+    const value = isObject(member) ? member.value : member;
+    if (typeof value !== 'string' || value === '')
+      throw new InvalidValue(`${label}[${i}] must be the user's id, or an object with the id as "value"`);
     if (isObject(member) && typeof member.type === 'string' && member.type.toLowerCase() !== 'user') {
       throw new InvalidValue(`${label}[${i}] is a ${member.type}; only users of this tenant can be members`);
     }

@@ -62,14 +62,20 @@ function checkUserName(value: unknown): string {
 
 /** The columns kept beside the document: userName unique per tenant, and what Entra matches on. */
 function columnsOf(document: Document) {
-  const emails = Array.isArray(document.emails) ? document.emails : [];
-  const work = emails.find((e) => isObject(e) && typeof e.type === 'string' && e.type.toLowerCase() === 'work');
   return {
     user_name: checkUserName(document.userName),
     external_id: typeof document.externalId === 'string' ? document.externalId : null,
-    work_email: isObject(work) && typeof work.value === 'string' ? work.value : null,
+    work_email: workEmailOf(document),
     display_name: typeof document.displayName === 'string' ? document.displayName : null,
   };
+}
+
+/** The work email Entra matches on: of several, the primary one, else the first. */
+function workEmailOf(document: Document): string | null {
+  const emails = Array.isArray(document.emails) ? document.emails.filter(isObject) : [];
+  const work = emails.filter((e) => typeof e.type === 'string' && e.type.toLowerCase() === 'work' && typeof e.value === 'string');
+  const chosen = work.find((e) => e.primary === true) ?? work[0];
+  return chosen ? (chosen.value as string) : null;
 }
 
 /** The document as stored, with the columns that are the truth laid over it (the CLI can disable a user). */
