@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { appRefusal, grantFirstPartyApp } from '../apps/index.ts';
 import { SCIM_SCOPE, type Standing, standingOf } from '../oauth/index.ts';
 import { checkCsrf, type Flow, type FlowParts, field, finish, formOf, openFlow, showError, text } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
@@ -12,6 +13,7 @@ export async function showConsent(ctx: Koa.Context, parts: FlowParts): Promise<v
     ctx.redirect(flow.path);
     return;
   }
+  if (flow.client.kind === 'app') return grantApp(ctx, parts, flow);
   const standing = await standingOf(parts.db, flow.interaction.session?.accountId);
   const refusal = refusalOf(flow, standing);
   if (refusal) ctx.status = 403;
@@ -39,6 +41,7 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
     showError(ctx, 400, 'request', { detail: 'the form said neither Allow nor Deny' });
     return;
   }
+  if (flow.client.kind === 'app') return grantApp(ctx, parts, flow);
 
   // The directory is read again: the manager may have been disabled or
   // demoted while the page was open.
@@ -63,6 +66,34 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
   parts.log.info(
     { requestId: ctx.state.requestId, clientId: flow.client.id, tenantId: standing.tenant.id, userId: standing.account.id, grantId },
     'access allowed',
+  );
+  await finish(ctx, parts, { consent: { grantId } }, true);
+}
+
+/**
+ * A SecureLogin app: first-party, registered by the operator, so there is no
+ * consent page. Any active user of the tenant goes straight on; anyone else
+ * gets the reason, as a manager would on the consent page.
+ */
+async function grantApp(ctx: Koa.Context, parts: FlowParts, flow: Flow): Promise<void> {
+  const accountId = flow.interaction.session?.accountId;
+  const standing = await standingOf(parts.db, accountId);
+  const refused = appRefusal(standing, flow.client.tenantId);
+  if (refused || !accountId) {
+    parts.log.warn({ requestId: ctx.state.requestId, clientId: flow.client.id, standing: refused }, 'app sign-in refused');
+    ctx.status = 403;
+    renderConsent(ctx, flow, standing, `consent.refused.${refused ?? 'unknown'}`);
+    return;
+  }
+  const grantId = await grantFirstPartyApp(parts.provider, flow.interaction, accountId);
+  parts.log.info(
+    {
+      requestId: ctx.state.requestId,
+      clientId: flow.client.id,
+      tenantId: standing.kind === 'unknown' ? undefined : standing.tenant.id,
+      grantId,
+    },
+    'app signed in',
   );
   await finish(ctx, parts, { consent: { grantId } }, true);
 }

@@ -51,8 +51,25 @@ export async function showDomain(ctx: Koa.Context, parts: FlowParts): Promise<vo
     ctx.redirect(`${flow.path}/consent`);
     return;
   }
+  const hint = flow.interaction.params.domain_hint;
+  // A sign-on URL names the tenant: straight on to its sign-in page, unless
+  // the person came back from there to choose another domain.
+  if (typeof hint === 'string' && hint.trim() !== '' && ctx.query.choose === undefined) {
+    const choice = await chooseTenant(parts, flow, hint.slice(0, MAX_DOMAIN_HINT));
+    if (choice.ok) {
+      ctx.status = 303;
+      ctx.redirect(`${flow.path}/login/${encodeURIComponent(choice.domain)}`);
+      return;
+    }
+    ctx.status = choice.status;
+    renderDomain(ctx, flow, { domain: choice.typed, error: text(ctx)(choice.error, choice.params) });
+    return;
+  }
   renderDomain(ctx, flow, { domain: await prefill(ctx, parts, flow) });
 }
+
+/** Longer than any domain name (253); a longer hint is cut before it is judged and shown. */
+const MAX_DOMAIN_HINT = 300;
 
 /** POST /oauth/interaction/:uid/domain: on to the tenant's login page, or back with a reason. */
 export async function submitDomain(ctx: Koa.Context, parts: FlowParts): Promise<void> {

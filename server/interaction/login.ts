@@ -203,7 +203,8 @@ export function renderLogin(ctx: Koa.Context, step: SignInStep, model: { userNam
   ctx.render('interaction/login.njk', {
     sso: sso && { action: `${flow.path}/login/${encodeURIComponent(domain)}/sso`, required: sso.required, error: model.ssoError },
     action: `${flow.path}/login/${encodeURIComponent(domain)}`,
-    back: flow.path,
+    // ?choose: the Go to domain page itself, even when the Authorize named a domain_hint.
+    back: `${flow.path}?choose`,
     csrf: flow.csrf,
     tenantName: tenant.name,
     domain,
