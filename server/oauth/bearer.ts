@@ -74,6 +74,8 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
     // as an invalid token (Entra quarantines a job that gets 401s).
     const token = await provider.AccessToken.find(match[1]);
     if (!token || token.isExpired) return invalid('unknown or expired');
+    // Whose token it is, even if it is refused below: the activity record counts a connection's 401s.
+    ctx.state.presentedToken = { tenantId: parseAccountId(token.accountId)?.tenantId, grantId: token.grantId, clientId: token.clientId };
     const audience = options.audience();
     const aud = (token as unknown as { aud?: string | string[] }).aud;
     if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return invalid('audience', { clientId: token.clientId });
