@@ -5,6 +5,7 @@ import { DirectoryError } from '../directory/index.ts';
 import { isStorableText, openStore, type Store, UNSTORABLE } from '../store/index.ts';
 import { clientCommands } from './client.ts';
 import { Cancelled, type Command, type Group, type Option, Refused, type Terminal, UsageError } from './command.ts';
+import { connectionCommands } from './connection.ts';
 import { domainCommands } from './domain.ts';
 import { keyCommands } from './keys.ts';
 import { managerCommands } from './manager.ts';
@@ -13,7 +14,7 @@ import { ssoCommands } from './sso.ts';
 import { tenantCommands } from './tenant.ts';
 import { unblockCommand } from './unblock.ts';
 
-const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands];
+const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, connectionCommands, ssoCommands, keyCommands];
 const STANDALONE: Command[] = [unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
