@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { SCIM_SCOPE, type Standing, standingOf } from '../oauth/index.ts';
+import { recordStep } from './finished.ts';
 import { checkCsrf, type Flow, type FlowParts, field, finish, formOf, openFlow, showError, text } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
 
@@ -32,6 +33,7 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
   const decision = field(form, 'decision');
   if (decision === 'deny') {
     parts.log.info({ requestId: ctx.state.requestId, clientId: flow.client.id }, 'access denied by the signed-in user');
+    recordStep(ctx, flow, 'denied');
     await finish(ctx, parts, { error: 'access_denied', error_description: 'access was denied on the consent page' }, false);
     return;
   }
@@ -64,6 +66,7 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
     { requestId: ctx.state.requestId, clientId: flow.client.id, tenantId: standing.tenant.id, userId: standing.account.id, grantId },
     'access allowed',
   );
+  recordStep(ctx, flow, 'allowed');
   await finish(ctx, parts, { consent: { grantId } }, true);
 }
 
