@@ -3,11 +3,17 @@ import path from 'node:path';
 import Koa from 'koa';
 import serve from 'koa-static';
 import type { Config } from './config.ts';
-import { authorizeCatalogues, interactionRoutes, renderAuthorizeError, ssoCallbackRoutes } from './interaction/index.ts';
+import {
+  authorizeCatalogues,
+  interactionRoutes,
+  refuseUnstorableParameters,
+  renderAuthorizeError,
+  ssoCallbackRoutes,
+} from './interaction/index.ts';
 import type { Logger } from './log.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
 import { createScim, scimRefusal } from './scim/index.ts';
-import { openSessions, type Sessions } from './sessions/index.ts';
+import { type Clock, openSessions, type Sessions } from './sessions/index.ts';
 import { createSso } from './sso/index.ts';
 import type { Store } from './store/index.ts';
 import { i18n } from './web/i18n.ts';
@@ -33,6 +39,8 @@ export interface AppParts {
   config: Config;
   log: Logger;
   store: Store;
+  /** The sign-in throttle's clock; tests move one on themselves instead of waiting. */
+  throttleClock?: Clock;
 }
 
 export interface App {
@@ -45,8 +53,8 @@ export interface App {
 }
 
 /** Composes the product's parts into one Koa app; main.ts and the tests start it. */
-export async function createApp({ config, log, store }: AppParts): Promise<App> {
-  const sessions = await openSessions({ config, store, log });
+export async function createApp({ config, log, store, throttleClock }: AppParts): Promise<App> {
+  const sessions = await openSessions({ config, store, log }, { clock: throttleClock });
   let oauth: OAuth;
   try {
     oauth = await createOAuth({ config, log, store, Adapter: sessions.Adapter, renderError: renderAuthorizeError });
@@ -84,6 +92,7 @@ export async function createApp({ config, log, store }: AppParts): Promise<App> 
   // The SCIM API: every request under /scim/v2 behind the bearer guard, answered in SCIM's own format.
   koa.use(createScim({ config, store, log, authenticate: oauth.bearer({ respond: scimRefusal(log) }) }));
 
+  koa.use(refuseUnstorableParameters(log));
   koa.use(oauth.routes);
   const flowParts = {
     provider: oauth.provider,

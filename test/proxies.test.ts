@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRA_REDIRECT_URI } from '../server/directory/index.ts';
 import { createLogger } from '../server/log.ts';
-import { addressThrottleKey, openSessions } from '../server/sessions/index.ts';
+import { addressCounter, openSessions } from '../server/sessions/index.ts';
 import {
   canonicalAddress,
   clientAddress,
@@ -126,7 +126,7 @@ describe('the client address', () => {
 async function failuresOf(service: TestService, address: string): Promise<number> {
   const sessions = await openSessions({ config: service.config, store: service.store, log: createLogger('silent') });
   try {
-    return (await sessions.throttle.state(addressThrottleKey(address))).failures;
+    return (await sessions.throttle.state(addressCounter(address))).failures;
   } finally {
     await sessions.close();
   }

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT_THROTTLE } from '../server/interaction/index.ts';
+import { STRANGER_THROTTLE } from '../server/interaction/index.ts';
 import { openStore, type Store } from '../server/store/index.ts';
 import { ROOT } from '../server/web/index.ts';
 import {
@@ -158,19 +158,19 @@ describe.skipIf(missing !== undefined)(
       tokens = current;
     });
 
-    it('count wrong passwords together: an account locked through one instance is locked on the other', async () => {
+    it('count wrong passwords together: an account paused through one instance is paused on the other', async () => {
       const target = await seedTenant(store);
       const browser = new LoadBalancedBrowser(both);
       const started = await startAuthorize(a, { clientId: target.client.clientId, browser });
       const login = await goToDomain(browser, started.page, target.domain);
       expect(login.status, excerpt(login.text)).toBe(200);
       const answers: { status: number; instance: string }[] = [];
-      for (let i = 0; i < ACCOUNT_THROTTLE.limit; i++) {
+      for (let i = 0; i <= STRANGER_THROTTLE.free; i++) {
         const answer = await submit(browser, login, 'login-form', { username: target.manager.username, password: `wrong password ${i}` });
         answers.push({ status: answer.status, instance: browser.served.at(-1)!.instance });
       }
       expect(new Set(answers.map((x) => x.instance))).toEqual(new Set(['A', 'B']));
-      expect(answers.slice(0, -1).map((x) => x.status)).toEqual(Array(ACCOUNT_THROTTLE.limit - 1).fill(400));
+      expect(answers.slice(0, -1).map((x) => x.status)).toEqual(Array(STRANGER_THROTTLE.free).fill(400));
       expect(answers.at(-1)!.status).toBe(429);
       // The right password now, on whichever instance: still paused.
       for (let i = 0; i < 2; i++) {

@@ -437,6 +437,92 @@ eachBackend('SCIM protocol', (service) => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
+  it('no NUL or lone surrogate anywhere makes it answer 500: every string and key of real requests, bodies, filters and ids', async () => {
+    const user = (await scim.post('/Users', entraUser('fuzz-chars@example.com'))).body;
+    const group = (await scim.post('/Groups', { displayName: 'Fuzz chars', members: [{ value: user.id }] })).body;
+    const enterprise = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    const userBody = entraUser('chars@example.com', {
+      phoneNumbers: [{ type: 'mobile', value: '+31 6 1234 5678' }],
+      [enterprise]: { employeeNumber: '42', manager: { value: user.id } },
+      'urn:example:custom:2.0:User': { shoe: '42' },
+      favourite: ['blue', { colour: 'red' }],
+    });
+    const groupBody = {
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+      displayName: 'Chars',
+      externalId: 'g',
+      members: [{ value: user.id }],
+    };
+    const userPatch = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [
+        { op: 'Replace', path: 'emails[type eq "work"].value', value: 'p@example.com' },
+        { op: 'add', value: { 'name.givenName': 'G', [`${enterprise}:department`]: 'D', nickName: 'n' } },
+        { op: 'remove', path: 'phoneNumbers[type eq "mobile"]' },
+      ],
+    };
+    const groupPatch = {
+      Operations: [
+        { op: 'add', path: 'members', value: [{ value: user.id }] },
+        { op: 'remove', path: `members[value eq "${user.id}"]` },
+        { op: 'replace', value: { displayName: 'Chars again', externalId: 'e' } },
+      ],
+    };
+    let requests = 0;
+    const expectNo5xx = (response: ScimResponse, what: string) => {
+      requests++;
+      expect(response.status, `${what}: ${response.text}`).toBeLessThan(500);
+      expectScim(response);
+    };
+    for (const char of ['\u0000', '\ud800', '\udc00\ud800']) {
+      for (const body of withCharacter(userBody, char)) {
+        expectNo5xx(await scim.post('/Users', body), `POST /Users ${JSON.stringify(body)}`);
+        expectNo5xx(await scim.put(`/Users/${user.id}`, body), `PUT /Users ${JSON.stringify(body)}`);
+      }
+      for (const body of withCharacter(groupBody, char)) {
+        expectNo5xx(await scim.post('/Groups', body), `POST /Groups ${JSON.stringify(body)}`);
+        expectNo5xx(await scim.put(`/Groups/${group.id}`, body), `PUT /Groups ${JSON.stringify(body)}`);
+      }
+      for (const body of withCharacter(userPatch, char))
+        expectNo5xx(await scim.patch(`/Users/${user.id}`, body), `PATCH ${JSON.stringify(body)}`);
+      for (const body of withCharacter(groupPatch, char))
+        expectNo5xx(await scim.patch(`/Groups/${group.id}`, body), `PATCH ${JSON.stringify(body)}`);
+      const search = {
+        filter: 'userName eq "x" or emails[type eq "work" and value co "y"]',
+        attributes: ['userName'],
+        sortBy: 'userName',
+        count: 5,
+      };
+      for (const body of withCharacter(search, char)) {
+        for (const endpoint of ['/Users', '/Groups'])
+          expectNo5xx(await scim.post(`${endpoint}/.search`, body), `.search ${JSON.stringify(body)}`);
+      }
+      const escaped = JSON.stringify(char).slice(1, -1);
+      for (const query of [
+        `filter=${encodeURIComponent(`userName eq "${escaped}"`)}`,
+        `filter=${encodeURIComponent(`externalId eq "a${escaped}b" and displayName pr`)}`,
+        `filter=${encodeURIComponent(`${enterprise}:employeeNumber sw "${escaped}"`)}`,
+        `filter=${encodeURIComponent(`members[value eq "${escaped}"]`)}`,
+        `attributes=${encodeURIComponent(`userName${escaped}`)}`,
+        `sortBy=${encodeURIComponent(escaped)}`,
+      ]) {
+        for (const endpoint of ['/Users', '/Groups']) expectNo5xx(await scim.get(`${endpoint}?${query}`), `${endpoint}?${query}`);
+      }
+    }
+    for (const id of ['%00', 'a%00b', `${user.id}%00`, '%ED%A0%80', '%ED%B0%80', `${group.id}%ED%A0%80`, '%C0%80']) {
+      for (const endpoint of ['/Users', '/Groups']) {
+        expectNo5xx(await scim.get(`${endpoint}/${id}`), `GET ${endpoint}/${id}`);
+        expectNo5xx(await scim.put(`${endpoint}/${id}`, endpoint === '/Users' ? userBody : groupBody), `PUT ${endpoint}/${id}`);
+        expectNo5xx(await scim.patch(`${endpoint}/${id}`, groupPatch), `PATCH ${endpoint}/${id}`);
+        expectNo5xx(await scim.delete(`${endpoint}/${id}`), `DELETE ${endpoint}/${id}`);
+      }
+    }
+    // The real resources are untouched by all of it.
+    expect((await scim.get(`/Users/${user.id}`)).body.userName).toBe('fuzz-chars@example.com');
+    expect((await scim.get(`/Groups/${group.id}`)).body.displayName).toBe('Fuzz chars');
+    expect(requests).toBeGreaterThan(500);
+  }, 180_000);
+
   it('a store that fails is a 500 SCIM error naming the request id, with nothing internal', async () => {
     const broken = await (await import('./support/service.ts')).startService();
     try {
@@ -452,3 +538,24 @@ eachBackend('SCIM protocol', (service) => {
     }
   });
 });
+
+/** Copies of `value` with `char` put into the middle of one string or key each, every one in turn. */
+function withCharacter(value: unknown, char: string): unknown[] {
+  const out: unknown[] = [];
+  const spliced = (text: string) => [`${text.slice(0, text.length >> 1)}${char}${text.slice(text.length >> 1)}`];
+  const visit = (node: unknown, replace: (next: unknown) => unknown): void => {
+    if (typeof node === 'string') {
+      for (const text of spliced(node)) out.push(replace(text));
+    } else if (Array.isArray(node)) {
+      for (const [i, child] of node.entries()) visit(child, (next) => replace(node.map((c, j) => (j === i ? next : c))));
+    } else if (node && typeof node === 'object') {
+      const entries = Object.entries(node);
+      entries.forEach(([key, child], i) => {
+        visit(child, (next) => replace(Object.fromEntries(entries.map(([k, c], j) => [k, j === i ? next : c]))));
+        for (const name of spliced(key)) out.push(replace(Object.fromEntries(entries.map(([k, c], j) => [j === i ? name : k, c]))));
+      });
+    }
+  };
+  visit(value, (next) => next);
+  return out;
+}

@@ -360,7 +360,9 @@ describe.skipIf(redisServerMissing !== undefined)(
       expect(failure).toBeInstanceOf(SessionsUnavailable);
       expect(failure).toMatchObject({ statusCode: 503, message: 'temporarily_unavailable', expose: true });
       expect(Date.now() - started).toBeLessThan(6_000);
-      await expect(instance.sessions.throttle.state('address:192.0.2.1')).rejects.toBeInstanceOf(SessionsUnavailable);
+      await expect(instance.sessions.throttle.state({ group: 'address:192.0.2.1', member: 'failures' })).rejects.toBeInstanceOf(
+        SessionsUnavailable,
+      );
       await expect(instance.sessions.ping()).rejects.toThrow();
 
       await redis.resume();

@@ -1,19 +1,25 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { type Database, now, readJson } from '../store/index.ts';
+import { type Database, isStorableText, now, readJson } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
-import { InvalidName, InvalidRedirectUri, UnknownClient } from './errors.ts';
+import { InvalidClient, InvalidName, InvalidRedirectUri, UnknownClient } from './errors.ts';
 import { getTenant } from './tenants.ts';
 
 type Db = Kysely<Database>;
 
 export const ENTRA_REDIRECT_URI = 'https://portal.azure.com/TokenAuthorize';
 
+/** 'provisioning': Entra's Authorize flow (scope scim, managers only); 'app': a SecureLogin app signing users in with OpenID Connect. */
+export type ClientKind = 'provisioning' | 'app';
+
 export interface Client {
   id: string;
   /** null: any tenant, chosen on the Go to domain page. */
   tenantId: string | null;
   name: string;
+  kind: ClientKind;
+  /** An app that cannot keep a secret (a browser or desktop app): no secret, PKCE required. */
+  isPublic: boolean;
   redirectUris: string[];
   createdAt: string;
   secretRotatedAt: string;
@@ -23,6 +29,12 @@ export interface Client {
 export interface IssuedSecret {
   client: Client;
   clientSecret: string;
+}
+
+/** A new client; a public app has no secret to show. */
+export interface AddedClient {
+  client: Client;
+  clientSecret: string | undefined;
 }
 
 // Secrets are 256 random bits, so a single SHA-256 is enough to keep them
@@ -59,6 +71,8 @@ type ClientRow = {
   created_at: string;
   secret_rotated_at: string;
   secret_hash: string;
+  kind: ClientKind;
+  is_public: number;
 };
 
 function toClient(row: ClientRow): Client {
@@ -66,27 +80,55 @@ function toClient(row: ClientRow): Client {
     id: row.id,
     tenantId: row.tenant_id,
     name: row.name,
+    kind: row.kind,
+    isPublic: row.is_public === 1,
     redirectUris: readJson<string[]>(row.redirect_uris),
     createdAt: row.created_at,
     secretRotatedAt: row.secret_rotated_at,
   };
 }
 
+/** Registers an Entra provisioning client; the redirect URI defaults to Entra's. */
 export async function addClient(
   db: Db,
   options: { tenantDomain: string | null; name?: string; redirectUris?: string[] },
 ): Promise<IssuedSecret> {
+  const redirectUris = options.redirectUris?.length ? options.redirectUris : [ENTRA_REDIRECT_URI];
+  const added = await insertClient(db, { ...options, name: options.name ?? 'Microsoft Entra ID', redirectUris, kind: 'provisioning' });
+  return { client: added.client, clientSecret: added.clientSecret! };
+}
+
+/**
+ * Registers one of SecureLogin's own apps as an OpenID Connect client. It
+ * names its own redirect URIs; a public app (one that cannot keep a secret)
+ * gets none and must use PKCE.
+ */
+export async function addAppClient(
+  db: Db,
+  options: { tenantDomain: string | null; name?: string; redirectUris: string[]; isPublic?: boolean },
+): Promise<AddedClient> {
+  if (!options.redirectUris.length) throw new InvalidClient('an app client needs at least one redirect URI (--redirect-uri)');
+  return insertClient(db, { ...options, name: options.name ?? 'SecureLogin', kind: 'app' });
+}
+
+async function insertClient(
+  db: Db,
+  options: { tenantDomain: string | null; name: string; redirectUris: string[]; kind: ClientKind; isPublic?: boolean },
+): Promise<AddedClient> {
   const tenantId = options.tenantDomain === null ? null : (await getTenant(db, options.tenantDomain)).id;
-  const name = (options.name ?? 'Microsoft Entra ID').trim();
+  const name = options.name.trim();
   if (name === '' || name.length > 200) throw new InvalidName('the client name', 'must be 1 to 200 characters');
-  const redirectUris = [...new Set((options.redirectUris?.length ? options.redirectUris : [ENTRA_REDIRECT_URI]).map(checkRedirectUri))];
-  const clientSecret = newSecret();
+  const redirectUris = [...new Set(options.redirectUris.map(checkRedirectUri))];
+  const clientSecret = options.isPublic ? undefined : newSecret();
   const stamp = now();
   const row = {
     id: randomUUID(),
     tenant_id: tenantId,
     name,
-    secret_hash: hashSecret(clientSecret),
+    kind: options.kind,
+    is_public: options.isPublic ? 1 : 0,
+    // A public client's empty hash never matches a presented secret (secretMatches).
+    secret_hash: clientSecret === undefined ? '' : hashSecret(clientSecret),
     redirect_uris: JSON.stringify(redirectUris),
     created_at: stamp,
     secret_rotated_at: stamp,
@@ -108,6 +150,8 @@ export async function listClients(db: Db): Promise<(Client & { tenantDomain: str
 }
 
 export async function findClient(db: Db, id: string): Promise<(Client & { secretHash: string }) | undefined> {
+  // Client ids are UUIDs; one that no store can even compare with (PostgreSQL fails on it) names no client.
+  if (!isStorableText(id)) return undefined;
   const row = await clientById.first(db, { id });
   return row ? { ...toClient(row), secretHash: row.secret_hash } : undefined;
 }
@@ -116,13 +160,14 @@ export async function findClient(db: Db, id: string): Promise<(Client & { secret
 const clientById = prepare((db: Db, v: { id: string }) =>
   db
     .selectFrom('clients')
-    .select(['id', 'tenant_id', 'name', 'secret_hash', 'redirect_uris', 'created_at', 'secret_rotated_at'])
+    .select(['id', 'tenant_id', 'name', 'kind', 'is_public', 'secret_hash', 'redirect_uris', 'created_at', 'secret_rotated_at'])
     .where('id', '=', v.id),
 );
 
 export async function rotateClientSecret(db: Db, id: string): Promise<IssuedSecret> {
   const client = await findClient(db, id);
   if (!client) throw new UnknownClient(id);
+  if (client.isPublic) throw new InvalidClient(`client ${id} is a public app: it has no secret to rotate`);
   const clientSecret = newSecret();
   const stamp = now();
   await db

@@ -53,6 +53,11 @@ export class AlreadyManager extends DirectoryError {
     super('already_manager', `${username} is already a manager of tenant ${domain}`);
   }
 }
+export class InvalidClient extends DirectoryError {
+  constructor(why: string) {
+    super('invalid_client', why);
+  }
+}
 export class UnknownClient extends DirectoryError {
   constructor(clientId: string) {
     super('unknown_client', `no client with id ${clientId}`);

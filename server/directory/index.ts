@@ -13,8 +13,11 @@ export {
   toAccount,
 } from './accounts.ts';
 export {
+  type AddedClient,
+  addAppClient,
   addClient,
   type Client,
+  type ClientKind,
   ENTRA_REDIRECT_URI,
   findClient,
   hashSecret,

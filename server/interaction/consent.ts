@@ -1,4 +1,5 @@
 import type Koa from 'koa';
+import { appRefusal, grantFirstPartyApp } from '../apps/index.ts';
 import { SCIM_SCOPE, type Standing, standingOf } from '../oauth/index.ts';
 import { recordStep } from './finished.ts';
 import { checkCsrf, type Flow, type FlowParts, field, finish, formOf, openFlow, showError, text } from './flow.ts';
@@ -13,6 +14,7 @@ export async function showConsent(ctx: Koa.Context, parts: FlowParts): Promise<v
     ctx.redirect(flow.path);
     return;
   }
+  if (flow.client.kind === 'app') return grantApp(ctx, parts, flow);
   const standing = await standingOf(parts.db, flow.interaction.session?.accountId);
   const refusal = refusalOf(flow, standing);
   if (refusal) ctx.status = 403;
@@ -41,6 +43,7 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
     showError(ctx, 400, 'request', { detail: 'the form said neither Allow nor Deny' });
     return;
   }
+  if (flow.client.kind === 'app') return grantApp(ctx, parts, flow);
 
   // The directory is read again: the manager may have been disabled or
   // demoted while the page was open.
@@ -67,6 +70,35 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
     'access allowed',
   );
   recordStep(ctx, flow, 'allowed');
+  await finish(ctx, parts, { consent: { grantId } }, true);
+}
+
+/**
+ * A SecureLogin app: first-party, registered by the operator, so there is no
+ * consent page. Any active user of the tenant goes straight on; anyone else
+ * gets the reason, as a manager would on the consent page.
+ */
+async function grantApp(ctx: Koa.Context, parts: FlowParts, flow: Flow): Promise<void> {
+  const accountId = flow.interaction.session?.accountId;
+  const standing = await standingOf(parts.db, accountId);
+  const refused = appRefusal(standing, flow.client.tenantId);
+  if (refused || !accountId) {
+    parts.log.warn({ requestId: ctx.state.requestId, clientId: flow.client.id, standing: refused }, 'app sign-in refused');
+    ctx.status = 403;
+    renderConsent(ctx, flow, standing, `consent.refused.${refused ?? 'unknown'}`);
+    return;
+  }
+  const grantId = await grantFirstPartyApp(parts.provider, flow.interaction, accountId);
+  parts.log.info(
+    {
+      requestId: ctx.state.requestId,
+      clientId: flow.client.id,
+      tenantId: standing.kind === 'unknown' ? undefined : standing.tenant.id,
+      grantId,
+    },
+    'app signed in',
+  );
+  recordStep(ctx, flow, 'app');
   await finish(ctx, parts, { consent: { grantId } }, true);
 }
 

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { findTenantByDomain, findTenantById, normaliseDomain, type Tenant } from '../directory/index.ts';
 import { INTERACTION_PATH } from '../oauth/index.ts';
+import { isStorableText, showText } from '../store/index.ts';
 import type { Params } from '../web/i18n.ts';
 import { checkCsrf, type Flow, type FlowParts, field, formOf, openFlow, text } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
@@ -20,6 +21,11 @@ export type TenantChoice =
 export async function chooseTenant(parts: FlowParts, flow: Flow, typed: string): Promise<TenantChoice> {
   const refuse = (status: number, error: MessageKey, params: Params = {}): TenantChoice => ({ ok: false, status, error, params, typed });
   if (typed.trim() === '') return refuse(400, 'domain.error.empty');
+  // Shown escaped, in the message and back in the field: the page carries no NUL or half character.
+  if (!isStorableText(typed)) {
+    const shown = showText(typed.trim()).slice(0, 100);
+    return { ok: false, status: 400, error: 'domain.error.invalid', params: { domain: shown }, typed: shown };
+  }
   let domain: string;
   try {
     domain = normaliseDomain(typed);
@@ -45,8 +51,25 @@ export async function showDomain(ctx: Koa.Context, parts: FlowParts): Promise<vo
     ctx.redirect(`${flow.path}/consent`);
     return;
   }
+  const hint = flow.interaction.params.domain_hint;
+  // A sign-on URL names the tenant: straight on to its sign-in page, unless
+  // the person came back from there to choose another domain.
+  if (typeof hint === 'string' && hint.trim() !== '' && ctx.query.choose === undefined) {
+    const choice = await chooseTenant(parts, flow, hint.slice(0, MAX_DOMAIN_HINT));
+    if (choice.ok) {
+      ctx.status = 303;
+      ctx.redirect(`${flow.path}/login/${encodeURIComponent(choice.domain)}`);
+      return;
+    }
+    ctx.status = choice.status;
+    renderDomain(ctx, flow, { domain: choice.typed, error: text(ctx)(choice.error, choice.params) });
+    return;
+  }
   renderDomain(ctx, flow, { domain: await prefill(ctx, parts, flow) });
 }
+
+/** Longer than any domain name (253); a longer hint is cut before it is judged and shown. */
+const MAX_DOMAIN_HINT = 300;
 
 /** POST /oauth/interaction/:uid/domain: on to the tenant's login page, or back with a reason. */
 export async function submitDomain(ctx: Koa.Context, parts: FlowParts): Promise<void> {

@@ -21,11 +21,12 @@ const KEEP = 8;
 /** Longer than an interaction lives (30 minutes), so a page of a finished Authorize never reads as expired. */
 const MAX_AGE_MS = 2 * 60 * 60 * 1000;
 
-export type Step = 'signed_in' | 'allowed' | 'denied';
+/** `app`: signed in to a first-party app, which has no consent page. */
+export type Step = 'signed_in' | 'allowed' | 'denied' | 'app';
 export type Outcome = Exclude<Step, 'signed_in'>;
 
-const CODES: Record<Step, string> = { signed_in: 's', allowed: 'a', denied: 'd' };
-const ENTRY = /^([\w-]{1,64})\.([\w-]{16})\.([sad])$/;
+const CODES: Record<Step, string> = { signed_in: 's', allowed: 'a', denied: 'd', app: 'p' };
+const ENTRY = /^([\w-]{1,64})\.([\w-]{16})\.([sadp])$/;
 
 interface Entry {
   uid: string;

@@ -88,6 +88,7 @@ export type ErrorKind =
   | 'unknown_client'
   | 'redirect_uri'
   | 'request'
+  | 'characters'
   | 'unsupported'
   | 'scope'
   | 'unauthorized_client'

@@ -13,7 +13,8 @@ import { returnFromSso, startSso } from './sso.ts';
 export { renderAuthorizeError } from './errors.ts';
 export type { FlowParts } from './flow.ts';
 export type { MessageKey } from './locales/en.ts';
-export { ACCOUNT_THROTTLE, ADDRESS_THROTTLE } from './login.ts';
+export { ADDRESS_THROTTLE, DEVICE_THROTTLE, STRANGER_THROTTLE } from './login.ts';
+export { refuseUnstorableParameters } from './parameters.ts';
 export { ssoCallbackRoutes } from './sso.ts';
 
 /** The pages' words, for the i18n middleware. */

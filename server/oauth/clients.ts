@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { findClient } from '../directory/index.ts';
+import { APP_SCOPES } from '../apps/index.ts';
+import { type ClientKind, findClient } from '../directory/index.ts';
 import { SessionsUnavailable } from '../sessions/index.ts';
 import { type Database, isStoreUnavailable } from '../store/index.ts';
 
@@ -17,6 +18,17 @@ export async function fromDirectory<T>(read: () => Promise<T>): Promise<T> {
     if (isStoreUnavailable(error)) throw new SessionsUnavailable(error);
     throw error;
   }
+}
+
+/** Client metadata of our own (oidc-provider's extraClientMetadata): what kind of client, bound to which tenant. */
+export const CLIENT_KIND = 'securelogin_kind';
+export const CLIENT_TENANT = 'securelogin_tenant';
+
+/** The kind and tenant of a provider Client built from directoryClients' metadata. */
+export function clientFacts(client: unknown): { kind: ClientKind; tenantId: string | null } {
+  const record = (client ?? {}) as Record<string, unknown>;
+  const tenant = record[CLIENT_TENANT];
+  return { kind: record[CLIENT_KIND] === 'app' ? 'app' : 'provisioning', tenantId: typeof tenant === 'string' ? tenant : null };
 }
 
 /**
@@ -37,16 +49,19 @@ export function directoryClients(db: Kysely<Database>): Adapter {
     async find(id: string): Promise<AdapterPayload | undefined> {
       const client = await fromDirectory(() => findClient(db, id));
       if (!client) return undefined;
-      return {
+      const payload: AdapterPayload = {
         client_id: client.id,
-        client_secret: client.secretHash,
         client_name: client.name,
         redirect_uris: client.redirectUris,
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        // Registering basic accepts client_secret_post as well (client_auth.js).
-        token_endpoint_auth_method: 'client_secret_basic',
+        [CLIENT_KIND]: client.kind,
+        ...(client.tenantId === null ? {} : { [CLIENT_TENANT]: client.tenantId }),
       };
+      if (client.kind === 'app') payload.scope = APP_SCOPES.join(' ');
+      if (client.isPublic) return { ...payload, token_endpoint_auth_method: 'none' };
+      // Registering basic accepts client_secret_post as well (client_auth.js).
+      return { ...payload, client_secret: client.secretHash, token_endpoint_auth_method: 'client_secret_basic' };
     },
     upsert: readOnly,
     consume: readOnly,

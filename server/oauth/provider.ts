@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import Provider, { type Adapter, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { APP_CLAIMS, appClaims, appRefusal } from '../apps/index.ts';
 import type { Config } from '../config.ts';
 import { secretMatches } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
-import { standingOf } from './accounts.ts';
-import { directoryClients, fromDirectory } from './clients.ts';
+import { parseAccountId, standingOf } from './accounts.ts';
+import { CLIENT_KIND, CLIENT_TENANT, clientFacts, directoryClients, fromDirectory } from './clients.ts';
 import type { KeyMaterial } from './keys.ts';
 import { rotateAndSlideGrant, withRotationGrace } from './refresh.ts';
 
@@ -57,28 +58,43 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       revocation: '/oauth/revoke',
       introspection: '/oauth/introspect',
       jwks: '/oauth/jwks',
+      userinfo: '/oauth/userinfo',
       end_session: '/oauth/logout',
       pushed_authorization_request: '/oauth/par',
       challenge: '/oauth/challenge',
     },
-    // Entra may leave scope out; without one the flow would end in
-    // access_denied ("no scope was granted").
     extraParams: {
+      // Entra may leave scope out; without one the flow would end in
+      // access_denied ("no scope was granted"). An app names its scopes.
       scope(ctx: KoaContextWithOIDC, value: string | undefined) {
-        if (!value) ctx.oidc.params!.scope = SCIM_SCOPE;
+        if (!value && clientFacts(ctx.oidc.client).kind === 'provisioning') ctx.oidc.params!.scope = SCIM_SCOPE;
       },
+      // The tenant's domain, so a sign-on URL skips the Go to domain page (server/interaction/domain.ts).
+      domain_hint: null,
     },
+    extraClientMetadata: { properties: [CLIENT_KIND, CLIENT_TENANT] },
+    // The scopes SecureLogin's apps may ask for and the claims each releases.
+    claims: APP_CLAIMS,
+    // An app reads the user's profile from its ID token; it need not call userinfo first.
+    conformIdTokenClaims: false,
+    // Every app (public or confidential) proves its code with PKCE; Entra's provisioning client may.
+    pkce: { required: (_ctx, client) => clientFacts(client).kind === 'app' },
     features: {
       devInteractions: { enabled: false },
       // Tokens are bearer tokens: Entra does not do DPoP.
       dPoP: { enabled: false },
-      userinfo: { enabled: false },
+      userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       introspection: {
         enabled: true,
-        // A client learns only about its own tokens, never another tenant's.
-        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+        // A client learns only about its own tokens, never another tenant's;
+        // a token whose user or tenant is no longer in good standing is inactive.
+        allowedPolicy: async (ctx, client, token) => {
+          if (token.clientId !== client.clientId) return false;
+          const { accountId } = token as { accountId?: string };
+          return accountId === undefined || inGoodStanding(ctx, accountId, client);
+        },
       },
       revocation: {
         enabled: true,
@@ -87,18 +103,21 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: () => resource(),
+        // An app's access token is for userinfo (no audience); only Entra's client reaches SCIM.
+        defaultResource: (_ctx, client) => (clientFacts(client).kind === 'app' ? undefined : resource()),
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator) => {
-          if (indicator !== resource()) throw new errors.InvalidTarget();
+        getResourceServerInfo: (_ctx, indicator, client) => {
+          if (indicator !== resource() || clientFacts(client).kind === 'app') throw new errors.InvalidTarget();
           return { scope: SCIM_SCOPE, audience: resource(), accessTokenTTL: config.accessTokenTtl, accessTokenFormat: 'opaque' };
         },
       },
     },
     // Tokens outlive the browser session: Entra uses them for months.
     expiresWithSession: async () => false,
-    // Refresh tokens without offline_access: a connection is useless without one.
-    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Entra's connection gets refresh tokens without offline_access: it is
+    // useless without one. An app gets one only when it asked for offline_access.
+    issueRefreshToken: async (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && (clientFacts(client).kind !== 'app' || code.scopes.has('offline_access')),
     rotateRefreshToken: rotateAndSlideGrant({ lifetime: config.refreshTokenTtl, grace: config.refreshTokenGrace }),
     ttl: {
       AccessToken: config.accessTokenTtl,
@@ -111,22 +130,38 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
     },
     interactions: { url: (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
     async findAccount(ctx, accountId, token) {
-      const account = { accountId, claims: async () => ({ sub: accountId }) };
-      // During the Authorize (no token yet) the consent page judges the
-      // account and tells the person why it cannot allow; refusing here would
-      // only break the flow. Every code exchange and refresh passes a token:
-      // a manager who is disabled or demoted, or whose tenant is disabled,
-      // gets no new token.
+      const account = {
+        accountId,
+        async claims() {
+          const parsed = parseAccountId(accountId);
+          const claims = parsed && (await fromDirectory(() => appClaims(db, accountId, parsed.tenantId, parsed.userId)));
+          return claims ? { ...claims } : { sub: accountId };
+        },
+      };
+      // During the Authorize (no token yet) the consent step judges the
+      // account and tells the person why it cannot go on; refusing here would
+      // only break the flow. Every code exchange, refresh and userinfo call
+      // passes a token: an account no longer in good standing gets nothing.
       if (!token) return account;
-      const standing = await fromDirectory(() => standingOf(db, accountId));
-      if (standing.kind !== 'manager') {
-        log.info({ requestId: ctx.state?.requestId, standing: standing.kind }, 'token refused: account not in good standing');
-        return undefined;
-      }
-      return account;
+      const client = ctx.oidc?.client ?? (token.clientId ? await provider.Client.find(token.clientId) : undefined);
+      return (await inGoodStanding(ctx, accountId, client)) ? account : undefined;
     },
     renderError,
   };
+
+  /**
+   * The standing check of every token path: Entra's client needs an active
+   * manager; an app any active user of its tenant. A user SCIM deactivated or
+   * deleted, or a disabled tenant, ends every token at its next use.
+   */
+  async function inGoodStanding(ctx: KoaContextWithOIDC, accountId: string, client: unknown): Promise<boolean> {
+    const standing = await fromDirectory(() => standingOf(db, accountId));
+    const facts = clientFacts(client);
+    const refused = facts.kind === 'app' ? appRefusal(standing, facts.tenantId) : standing.kind === 'manager' ? undefined : standing.kind;
+    if (refused)
+      log.info({ requestId: ctx.state?.requestId, standing: refused, kind: facts.kind }, 'token refused: account not in good standing');
+    return refused === undefined;
+  }
 
   const provider = new Provider(config.publicUrl.origin, configuration);
   provider.proxy = config.trustProxy;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { DirectoryError } from '../directory/index.ts';
-import { openStore, type Store } from '../store/index.ts';
+import { isStorableText, openStore, type Store, UNSTORABLE } from '../store/index.ts';
 import { clientCommands } from './client.ts';
 import { Cancelled, type Command, type Group, type Option, Refused, type Terminal, UsageError } from './command.ts';
 import { domainCommands } from './domain.ts';
@@ -11,9 +11,10 @@ import { managerCommands } from './manager.ts';
 import { migrateCommand } from './migrate.ts';
 import { ssoCommands } from './sso.ts';
 import { tenantCommands } from './tenant.ts';
+import { unblockCommand } from './unblock.ts';
 
 const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands];
-const STANDALONE: Command[] = [migrateCommand];
+const STANDALONE: Command[] = [unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;
@@ -129,6 +130,7 @@ function parseCommandLine(path: string, command: Command, rest: string[]) {
     throw new UsageError(`${explainParseError(error as Error & { code?: string })} (see securelogin ${path} --help)`);
   }
   const { values, positionals } = parsed;
+  checkText(command, positionals, values);
   if (values.help) return { args: {}, options: values as Record<string, string | boolean | string[] | undefined> };
 
   const required = command.args.filter((a) => !a.endsWith('?'));
@@ -144,6 +146,22 @@ function parseCommandLine(path: string, command: Command, rest: string[]) {
   }
   const args = Object.fromEntries(command.args.map((name, i) => [name.replace(/\?$/, ''), positionals[i]]));
   return { args, options: values as Record<string, string | boolean | string[] | undefined> };
+}
+
+/**
+ * Every argument and option value ends up in the store, or is compared with
+ * what is there: text no store can keep (store/text.ts) is wrong usage,
+ * named, before anything is opened.
+ */
+function checkText(command: Command, positionals: string[], values: Record<string, unknown>): void {
+  positionals.forEach((value, i) => {
+    const name = command.args[i]?.replace(/\?$/, '');
+    if (!isStorableText(value)) throw new UsageError(`${name ? `<${name}>` : `argument ${i + 1}`} ${UNSTORABLE}`);
+  });
+  for (const [name, value] of Object.entries(values)) {
+    const texts = Array.isArray(value) ? value : [value];
+    if (texts.some((text) => typeof text === 'string' && !isStorableText(text))) throw new UsageError(`--${name} ${UNSTORABLE}`);
+  }
 }
 
 function explainParseError(error: Error & { code?: string }): string {

@@ -1,5 +1,7 @@
+import { APP_SCOPES, DOMAIN_CLAIM } from '../apps/index.ts';
 import type { Config } from '../config.ts';
 import {
+  addAppClient,
   addClient,
   type Client,
   ENTRA_REDIRECT_URI,
@@ -16,6 +18,8 @@ export function clientJson(client: Client & { tenantDomain?: string | null }) {
     client_id: client.id,
     name: client.name,
     tenant: client.tenantDomain ?? null,
+    // Entra's provisioning clients read as they always have; an app says what it is.
+    ...(client.kind === 'app' ? { kind: client.kind, public: client.isPublic } : {}),
     redirect_uris: client.redirectUris,
     created_at: client.createdAt,
     secret_rotated_at: client.secretRotatedAt,
@@ -49,6 +53,51 @@ function credentialsText(config: Config, client: Client, clientSecret: string, t
   return lines.join('\n');
 }
 
+/** What a SecureLogin app is configured with: the issuer, its scopes and the sign-on URL of a tenant. */
+export function appEndpoints(config: Pick<Config, 'publicUrl'>, client: Client, tenantDomain: string | null) {
+  const base = config.publicUrl.origin;
+  const signOn = new URLSearchParams({
+    client_id: client.id,
+    response_type: 'code',
+    scope: 'openid profile email',
+    redirect_uri: client.redirectUris[0],
+    domain_hint: tenantDomain ?? '<domain>',
+  });
+  return {
+    issuer: base,
+    discovery_url: `${base}/.well-known/openid-configuration`,
+    scopes: [...APP_SCOPES],
+    // PKCE (S256) is required of every app; a URL for Entra's My Apps adds a code_challenge at launch.
+    sign_on_url: `${base}/oauth/authorize?${signOn.toString().replace('%3Cdomain%3E', '<domain>')}`,
+  };
+}
+
+function appText(config: Config, client: Client, clientSecret: string | undefined, tenantDomain: string | null): string {
+  const urls = appEndpoints(config, client, tenantDomain);
+  const lines = [
+    'Configure the SecureLogin app as an OpenID Connect client:',
+    '',
+    `  Issuer             ${urls.issuer}`,
+    `  Discovery          ${urls.discovery_url}`,
+    `  Client ID          ${client.id}`,
+    clientSecret === undefined
+      ? '  Client Secret      none: a public client (token_endpoint_auth_method none)'
+      : `  Client Secret      ${clientSecret}`,
+    `  Redirect URIs      ${client.redirectUris.join(' ')}`,
+    `  Scopes             ${urls.scopes.join(' ')} (offline_access with prompt=consent for a refresh token)`,
+    '  PKCE               required (S256)',
+    `  Claims             sub, name, given_name, family_name, email, preferred_username, ${DOMAIN_CLAIM}`,
+    '',
+    `Sign-on URL (add state, nonce and a code_challenge): ${urls.sign_on_url}`,
+  ];
+  if (clientSecret !== undefined) {
+    lines.push(
+      `The client secret is shown only now and is stored hashed; if it is lost, run: npx securelogin client rotate-secret ${client.id}`,
+    );
+  }
+  return lines.join('\n');
+}
+
 async function tenantDomainOf(store: Parameters<Command['run']>[0]['store'], tenantId: string | null): Promise<string | null> {
   if (tenantId === null) return null;
   return (await findTenantById(store.db, tenantId))?.domains[0] ?? null;
@@ -56,26 +105,53 @@ async function tenantDomainOf(store: Parameters<Command['run']>[0]['store'], ten
 
 const add: Command = {
   name: 'add',
-  summary: 'Register an Entra client for a tenant (or for any tenant) and print its ID and secret once',
+  summary: 'Register an Entra client, or with --app a SecureLogin app, for a tenant (or any tenant); prints its ID and secret once',
   args: ['domain?'],
   options: {
     'any-tenant': { type: 'boolean', description: 'The client serves every tenant; the manager picks one on the Go to domain page' },
-    name: { type: 'string', value: 'name', description: 'What the consent page calls the client (default "Microsoft Entra ID")' },
+    app: {
+      type: 'boolean',
+      description: 'A SecureLogin app signing users in with OpenID Connect (scopes openid profile email offline_access, PKCE)',
+    },
+    public: { type: 'boolean', description: 'With --app: a browser or desktop app that keeps no secret (no client secret, PKCE)' },
+    name: {
+      type: 'string',
+      value: 'name',
+      description: 'What the sign-in pages call the client (default "Microsoft Entra ID", with --app "SecureLogin")',
+    },
     'redirect-uri': {
       type: 'string',
       multiple: true,
       value: 'url',
-      description: `Where codes may be sent; repeat for several (default ${ENTRA_REDIRECT_URI})`,
+      description: `Where codes may be sent; repeat for several (default ${ENTRA_REDIRECT_URI}; required with --app)`,
     },
   },
   details:
     'A client bound to a tenant gets the Go to domain page prefilled and refuses other domains.\n' +
-    'Give each Entra tenant its own client; the secret is 256 random bits and only its hash is stored.',
+    'Give each Entra tenant its own client; the secret is 256 random bits and only its hash is stored.\n' +
+    'An --app client lets any active user of the tenant sign in (no consent page); it never reaches SCIM.',
   async run({ args, options, store, config }) {
     const anyTenant = options['any-tenant'] === true;
     if (anyTenant && args.domain) throw new UsageError('give either a <domain> or --any-tenant, not both');
     if (!anyTenant && !args.domain) throw new UsageError('missing <domain> (or --any-tenant for a client that serves every tenant)');
+    const app = options.app === true;
+    if (options.public === true && !app) throw new UsageError('--public applies to --app clients only');
+    const redirectUris = options['redirect-uri'] as string[] | undefined;
+    if (app && !redirectUris?.length) throw new UsageError('an --app client needs --redirect-uri <url> (repeat for several)');
     const tenantDomain = args.domain ? (await getTenant(store.db, args.domain)).domains[0] : null;
+    if (app) {
+      const added = await addAppClient(store.db, {
+        tenantDomain,
+        name: options.name as string | undefined,
+        redirectUris: redirectUris!,
+        isPublic: options.public === true,
+      });
+      const { client_id, ...described } = clientJson({ ...added.client, tenantDomain });
+      return {
+        json: { client_id, client_secret: added.clientSecret ?? null, ...described, ...appEndpoints(config, added.client, tenantDomain) },
+        text: `Added app client "${added.client.name}" for ${tenantDomain ? `tenant ${tenantDomain}` : 'any tenant'}.\n\n${appText(config, added.client, added.clientSecret, tenantDomain)}`,
+      };
+    }
     const { client, clientSecret } = await addClient(store.db, {
       tenantDomain,
       name: options.name as string | undefined,
@@ -101,8 +177,14 @@ const list: Command = {
     }
     const text = clients.length
       ? table(
-          ['CLIENT ID', 'TENANT', 'NAME', 'SECRET ROTATED'],
-          clients.map((c) => [c.id, c.tenantDomain ?? '(any tenant)', c.name, c.secretRotatedAt.slice(0, 10)]),
+          ['CLIENT ID', 'TENANT', 'KIND', 'NAME', 'SECRET ROTATED'],
+          clients.map((c) => [
+            c.id,
+            c.tenantDomain ?? '(any tenant)',
+            c.kind === 'app' ? (c.isPublic ? 'app (public)' : 'app') : 'provisioning',
+            c.name,
+            c.isPublic ? '(no secret)' : c.secretRotatedAt.slice(0, 10),
+          ]),
         )
       : 'No clients yet. Add one with: npx securelogin client add <domain>';
     return { json: clients.map(clientJson), text };
@@ -122,7 +204,9 @@ const rotateSecret: Command = {
       json: { client_id, client_secret: clientSecret, ...described },
       text:
         `New secret for client "${client.name}" (${tenantDomain ?? 'any tenant'}); the old one no longer works.\n\n` +
-        credentialsText(config, client, clientSecret, tenantDomain),
+        (client.kind === 'app'
+          ? appText(config, client, clientSecret, tenantDomain)
+          : credentialsText(config, client, clientSecret, tenantDomain)),
     };
   },
 };
@@ -143,6 +227,6 @@ const remove: Command = {
 
 export const clientCommands: Group = {
   name: 'client',
-  summary: 'Entra clients: add, list, rotate-secret, remove',
+  summary: 'Entra clients and SecureLogin app clients: add, list, rotate-secret, remove',
   commands: [add, list, rotateSecret, remove],
 };

@@ -10,9 +10,9 @@ import {
   getTenant,
   setPassword,
 } from '../directory/index.ts';
-import { createLogger } from '../log.ts';
 import type { Command, Group } from './command.ts';
 import { readNewPassword } from './password.ts';
+import { addressCleared, addressLabel, clientAddress, describeState, stateJson, withSessions } from './unblock.ts';
 
 function accountJson(domain: string, account: Account) {
   return { tenant: domain, id: account.id, user_name: account.userName, role: account.role, active: account.active };
@@ -101,31 +101,52 @@ const enable: Command = {
 
 const unlock: Command = {
   name: 'unlock',
-  summary: 'Clear the sign-in lockout after too many wrong passwords',
+  summary: 'Clear everything that holds a manager back from signing in after failed attempts',
   args: ['domain', 'username'],
-  details: "Clears only this account's failed-attempt counter; throttling by client address is left as it is.",
-  async run({ args, store, config, terminal }) {
+  options: {
+    address: { type: 'string', value: 'ip', description: "Also clear this client address's block (see securelogin unblock)" },
+  },
+  details:
+    "Clears the account's counter of failed attempts from browsers it has not signed in from, with its pause,\n" +
+    'and the counters of the browsers it signed in from, and prints what it cleared.\n' +
+    'A client address blocked after too many failures (from any accounts) stays blocked unless --address names it.',
+  async run(invocation) {
+    const { args, options, store } = invocation;
     const { tenant, account } = await findAccount(store.db, args.domain!, args.username!);
-    // Loaded here, not at the top: only this command needs the session store (and Redis, when configured).
-    const { openSessions, accountThrottleKey } = await import('../sessions/index.ts');
-    // Store diagnostics go to stderr and only when asked for, so stdout stays the command's answer.
-    const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
-    const log = createLogger(verbose ? config.logLevel : 'silent', terminal.stderr);
-    const sessions = await openSessions({ config, store, log });
-    try {
-      const key = accountThrottleKey(tenant.id, account.userName);
-      const before = await sessions.throttle.state(key);
-      await sessions.throttle.reset(key);
-      const domain = tenant.domains[0];
-      return {
-        json: { tenant: domain, user_name: account.userName, was_locked: before.locked, failures: before.failures },
-        text: before.locked
-          ? `Unlocked ${account.userName} of tenant ${domain}: they may sign in again now.`
-          : `${account.userName} of tenant ${domain} was not locked out (${before.failures} recent failed attempt(s) cleared).`,
-      };
-    } finally {
-      await sessions.close();
-    }
+    const typedAddress = typeof options.address === 'string' ? clientAddress(options.address) : undefined;
+    const { accountThrottleKey, addressThrottleKey } = await import('../sessions/index.ts');
+    const addressGroup = typedAddress === undefined ? undefined : addressThrottleKey(typedAddress);
+    const [cleared, addressClearedList] = await withSessions(invocation, async (sessions) => [
+      await sessions.throttle.clear(accountThrottleKey(tenant.id, account.userName)),
+      addressGroup === undefined ? [] : await sessions.throttle.clear(addressGroup),
+    ]);
+    const domain = tenant.domains[0];
+    const strangers = cleared.find((c) => c.member === 'strangers')?.state;
+    const browsers = cleared.filter((c) => c.member.startsWith('device:')).map((c) => c.state);
+    const address = addressGroup === undefined ? undefined : addressCleared(addressGroup, addressClearedList);
+
+    const lines = [
+      ...(strangers ? [describeState(strangers, 'on the account', 'pause')] : []),
+      ...browsers.map((state) => describeState(state, 'on a browser it signed in from', 'pause')),
+      ...(address ? [address.text] : []),
+    ];
+    const wasLocked = strangers?.paused === true || browsers.some((state) => state.paused);
+    const unblocked = addressGroup === undefined ? '' : address ? '' : ` Address ${addressLabel(addressGroup)} was not blocked.`;
+    return {
+      json: {
+        tenant: domain,
+        user_name: account.userName,
+        was_locked: wasLocked,
+        cleared: {
+          account: strangers ? stateJson(strangers) : null,
+          browsers: browsers.map(stateJson),
+          ...(addressGroup === undefined ? {} : { address: address?.json ?? null }),
+        },
+      },
+      text: lines.length
+        ? `Unlocked ${account.userName} of tenant ${domain}; cleared: ${lines.join('; ')}. They may sign in again now.${unblocked}`
+        : `${account.userName} of tenant ${domain} was not locked out: no failed attempts were counted.${unblocked}`,
+    };
   },
 };
 

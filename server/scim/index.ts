@@ -2,7 +2,7 @@ import type Koa from 'koa';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { Refusal } from '../oauth/index.ts';
-import type { Store } from '../store/index.ts';
+import { isStorableText, type Store, showText } from '../store/index.ts';
 import { create } from './operations/create.ts';
 import { remove } from './operations/delete.ts';
 import { resourceTypes, schemas, serviceProviderConfig } from './operations/discovery.ts';
@@ -130,6 +130,8 @@ async function route(exchange: Exchange, repositories: Map<string, Repository>):
     return search(exchange, repository);
   }
   allow('GET', 'PUT', 'PATCH', 'DELETE');
+  // No resource has such an id (ids are UUIDs), and PostgreSQL cannot even compare with it.
+  if (!isStorableText(second)) throw new NotFound(`no ${repository.type.name} with id "${showText(second)}"`);
   const operation = { GET: retrieve, PUT: replace, PATCH: modify, DELETE: remove }[method as 'GET' | 'PUT' | 'PATCH' | 'DELETE'];
   return operation(exchange, repository, second);
 }

@@ -1,7 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { Logger } from '../log.ts';
-import { isStoreUnavailable } from '../store/index.ts';
+import { findUnstorableText, isStoreUnavailable, UNSTORABLE } from '../store/index.ts';
 
 /** Models that belong to a grant: revoking the grant removes them (as oidc-provider's own memory adapter does). */
 export const GRANT_BOUND_MODELS = new Set([
@@ -83,6 +83,20 @@ export async function guarded<T>(log: Logger, what: string, operation: () => Pro
     else log.error({ err: error, operation: what }, 'session store failed');
     throw new SessionsUnavailable(error);
   }
+}
+
+/**
+ * Refuses an artifact holding text no store can keep (store/text.ts): a
+ * request parameter the provider saves with an interaction, should one get
+ * past the Authorize check (interaction/parameters.ts). PostgreSQL would
+ * fail on it and Redis would keep it, so both adapters refuse it here, and
+ * the provider answers invalid_request the same way on every store.
+ */
+export function checkPayloadText(payload: AdapterPayload): void {
+  const path = findUnstorableText(payload);
+  if (path === undefined) return;
+  const parameter = /^params\.([^.[]+)/.exec(path)?.[1];
+  throw new errors.InvalidRequest(`${parameter ? `the ${parameter} parameter` : 'the request'} ${UNSTORABLE}`);
 }
 
 /** The payload as oidc-provider reads it: `consumed` in epoch seconds, as its memory adapter sets it. */

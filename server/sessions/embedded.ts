@@ -1,20 +1,21 @@
 import { type Insertable, type Kysely, sql } from 'kysely';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Logger } from '../log.ts';
-import { type Database, readJson, type Store } from '../store/index.ts';
+import { type Database, isStorableText, readJson, type Store } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
 import type { OidcArtifactTable } from '../store/schema.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
+  checkPayloadText,
   GRANT_BOUND_MODELS,
   guarded,
   settleLostConsume,
   withConsumed,
   withoutConsumed,
 } from './artifacts.ts';
-import type { Throttle, ThrottlePolicy, ThrottleState } from './index.ts';
-import { checkPolicy, stateAt } from './throttle-keys.ts';
+import type { Attempt, Cleared, Clock, Counter, Throttle, ThrottleSchedule, ThrottleState } from './index.ts';
+import { checkSchedule, pauseAfter, stateAt } from './throttle-keys.ts';
 
 // Every token check finds two artifacts (the access token and its grant):
 // compiled once (server/store/prepared.ts).
@@ -88,6 +89,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      checkPayloadText(payload);
       const { stored, consumedAtMs } = withoutConsumed(payload);
       const row = {
         model: this.model,
@@ -102,7 +104,10 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
       await guarded(log, 'upsert', () => upsertQuery.execute(db, row));
     }
 
+    // An id no store can keep names nothing (PostgreSQL would fail on it): a
+    // token or code that was made up, as the client that sent it learns.
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (!isStorableText(id)) return undefined;
       const row = await guarded(log, 'find', () => findQuery.first(db, { model: this.model, id, now: Date.now() }));
       return row ? withConsumed(readJson<AdapterPayload>(row.payload), row.consumed_at) : undefined;
     }
@@ -116,6 +121,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
     }
 
     private async findBy(column: 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
+      if (!isStorableText(value)) return undefined;
       const row = await guarded(log, `findBy ${column}`, () =>
         db
           .selectFrom('oidc_artifacts')
@@ -132,6 +138,7 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
 
     async consume(id: string): Promise<void> {
       const outcome = await guarded(log, 'consume', async (): Promise<ConsumeOutcome> => {
+        if (!isStorableText(id)) return { won: false, alreadyConsumed: false, grantId: undefined };
         const now = Date.now();
         // The WHERE makes this the one place a race is decided: of two
         // concurrent consumes, the engine lets exactly one UPDATE match.
@@ -151,17 +158,22 @@ export function embeddedAdapter(store: Store, log: Logger): AdapterClass {
     }
 
     async destroy(id: string): Promise<void> {
+      if (!isStorableText(id)) return;
       await guarded(log, 'destroy', () => db.deleteFrom('oidc_artifacts').where('model', '=', this.model).where('id', '=', id).execute());
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      if (!isStorableText(grantId)) return;
       await guarded(log, 'revokeByGrantId', () => revokeGrant(grantId));
     }
   };
 }
 
-/** Failure counters in the directory store's `throttle` table. */
-export function embeddedThrottle(store: Store, log: Logger): Throttle {
+/** Row keys: the group, then the member, so that a group's rows share a prefix. */
+const rowKey = (counter: Counter) => `${counter.group}#${counter.member}`;
+
+/** Failure counters in the directory store's `throttle` table, one row per counter. */
+export function embeddedThrottle(store: Store, log: Logger, clock: Clock): Throttle {
   const { db } = store;
 
   async function read(key: string) {
@@ -169,66 +181,79 @@ export function embeddedThrottle(store: Store, log: Logger): Throttle {
   }
 
   return {
-    async failure(key: string, policy: ThrottlePolicy): Promise<ThrottleState> {
-      checkPolicy(policy);
-      return guarded(log, 'throttle failure', async () => {
-        const now = Date.now();
-        const windowEnds = now + policy.windowSeconds * 1000;
-        const lockEnds = now + policy.lockSeconds * 1000;
-        const lockedNow = policy.limit <= 1;
-        // One statement, so concurrent failures (other requests, other
-        // instances) are each counted once without a read-modify-write race.
-        // SET expressions see the row as it was, hence the repeated CASEs.
+    async attempt(counter: Counter, schedule: ThrottleSchedule): Promise<Attempt> {
+      checkSchedule(schedule);
+      const key = rowKey(counter);
+      return guarded(log, 'throttle attempt', async () => {
+        const now = clock();
+        const windowEnds = now + schedule.windowSeconds * 1000;
         // Epoch milliseconds are cast so PostgreSQL types the CASE branches as bigint, not text.
         const ms = (value: number) => sql`cast(${value} as bigint)`;
-        const active = sql`(throttle.locked_until is not null and throttle.locked_until > ${ms(now)})`;
         const fresh = sql`(throttle.window_ends_at <= ${ms(now)})`;
         const counted = sql`(case when ${fresh} then 1 else throttle.failures + 1 end)`;
+        const windowEndsAt = sql`(case when ${fresh} then ${ms(windowEnds)} else throttle.window_ends_at end)`;
+        // The schedule as SQL: the pause the counted failure begins (see pauseAfter).
+        const { free, pauses, limit } = schedule;
+        const branches = [sql`when ${counted} >= ${limit} then ${windowEndsAt}`];
+        pauses.forEach((seconds, i) => {
+          const test = i === pauses.length - 1 ? sql`>=` : sql`=`;
+          branches.push(sql`when ${counted} ${test} ${free + i + 1} then ${ms(now + seconds * 1000)}`);
+        });
+        const pause = sql<number | null>`case ${sql.join(branches, sql` `)} else null end`;
+        // One statement, so that simultaneous attempts are each counted once:
+        // the WHERE leaves a paused row untouched, and then nothing returns.
+        // SET expressions see the row as it was, hence the repeated CASEs.
         const row = await db
           .insertInto('throttle')
-          .values({
-            key,
-            failures: 1,
-            window_ends_at: lockedNow ? lockEnds : windowEnds,
-            locked_until: lockedNow ? lockEnds : null,
-          })
+          .values({ key, failures: 1, window_ends_at: windowEnds, locked_until: pauseAfter(schedule, 1, now, windowEnds) })
           .onConflict((oc) =>
-            oc.column('key').doUpdateSet({
-              failures: sql<number>`case when ${active} then throttle.failures else ${counted} end`,
-              locked_until: sql<
-                number | null
-              >`case when ${active} then throttle.locked_until when ${counted} >= ${policy.limit} then ${ms(lockEnds)} else null end`,
-              // A lock also ends the window: after it, the count starts again.
-              window_ends_at: sql<number>`case when ${active} then throttle.window_ends_at when ${counted} >= ${policy.limit} then ${ms(lockEnds)} when ${fresh} then ${ms(windowEnds)} else throttle.window_ends_at end`,
-            }),
+            oc
+              .column('key')
+              .doUpdateSet({ failures: sql<number>`${counted}`, window_ends_at: sql<number>`${windowEndsAt}`, locked_until: pause })
+              .where((eb) => eb.or([eb('throttle.locked_until', 'is', null), eb('throttle.locked_until', '<=', now)])),
           )
           .returningAll()
-          .executeTakeFirstOrThrow();
-        return stateAt(now, row.failures, row.window_ends_at, row.locked_until);
+          .executeTakeFirst();
+        if (row) return { counted: true, ...stateAt(now, row.failures, row.window_ends_at, row.locked_until) };
+        const paused = await read(key);
+        return { counted: false, ...stateAt(now, paused?.failures ?? 0, paused?.window_ends_at ?? 0, paused?.locked_until ?? null) };
       });
     },
 
-    async state(key: string): Promise<ThrottleState> {
+    async state(counter: Counter): Promise<ThrottleState> {
       return guarded(log, 'throttle state', async () => {
-        const row = await read(key);
-        return stateAt(Date.now(), row?.failures ?? 0, row?.window_ends_at ?? 0, row?.locked_until ?? null);
+        const row = await read(rowKey(counter));
+        return stateAt(clock(), row?.failures ?? 0, row?.window_ends_at ?? 0, row?.locked_until ?? null);
       });
     },
 
-    async reset(key: string): Promise<void> {
-      await guarded(log, 'throttle reset', () => db.deleteFrom('throttle').where('key', '=', key).execute());
+    async reset(counter: Counter): Promise<void> {
+      await guarded(log, 'throttle reset', () => db.deleteFrom('throttle').where('key', '=', rowKey(counter)).execute());
+    },
+
+    async clear(group: string): Promise<Cleared[]> {
+      const prefix = `${group}#`;
+      return guarded(log, 'throttle clear', async () => {
+        const now = clock();
+        // substr, not LIKE: exact on both engines (LIKE ignores case on SQLite), and the keys are ASCII.
+        const ofGroup = sql<boolean>`substr(${sql.ref('key')}, 1, ${prefix.length}) = ${prefix}`;
+        const rows = await db.deleteFrom('throttle').where(ofGroup).returningAll().execute();
+        return rows
+          .map((row) => ({ member: row.key.slice(prefix.length), state: stateAt(now, row.failures, row.window_ends_at, row.locked_until) }))
+          .filter(({ state }) => state.failures > 0 || state.paused);
+      });
     },
   };
 }
 
 /** Deletes what has expired; find() already ignores it, this only keeps the tables small. */
-export async function sweepExpired(store: Store): Promise<{ artifacts: number; counters: number }> {
+export async function sweepExpired(store: Store, throttleNow: number): Promise<{ artifacts: number; counters: number }> {
   const now = Date.now();
   const artifacts = await store.db.deleteFrom('oidc_artifacts').where('expires_at', '<=', now).executeTakeFirst();
   const counters = await store.db
     .deleteFrom('throttle')
-    .where('window_ends_at', '<=', now)
-    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+    .where('window_ends_at', '<=', throttleNow)
+    .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', throttleNow)]))
     .executeTakeFirst();
   return { artifacts: Number(artifacts.numDeletedRows), counters: Number(counters.numDeletedRows) };
 }

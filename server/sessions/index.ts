@@ -7,7 +7,14 @@ import { embeddedAdapter, embeddedThrottle, sweepExpired } from './embedded.ts';
 import { closeRedis, connectRedis, pingRedis, redisAdapter, redisThrottle } from './redis.ts';
 
 export { SessionsUnavailable } from './artifacts.ts';
-export { accountThrottleKey, addressThrottleKey } from './throttle-keys.ts';
+export {
+  accountThrottleKey,
+  addressCounter,
+  addressThrottleKey,
+  deviceCounter,
+  pauseAfter,
+  strangersCounter,
+} from './throttle-keys.ts';
 
 /**
  * Where oidc-provider keeps interactions, sessions, grants, codes and tokens,
@@ -27,24 +34,70 @@ export interface Sessions {
   close(): Promise<void>;
 }
 
-export interface ThrottlePolicy {
-  limit: number;
+/**
+ * One failure counter. Counters of one `group` (an account: its strangers'
+ * counter and one per browser it signed in from; an address) are cleared
+ * together by `Throttle.clear`.
+ */
+export interface Counter {
+  group: string;
+  member: string;
+}
+
+/**
+ * How failures pause a counter within a window that starts at its first
+ * failure: the first `free` failures pause nothing, the ones after them each
+ * begin the next pause of `pauses` (seconds; the last one repeats), and the
+ * `limit`-th failure pauses the counter until the window ends.
+ */
+export interface ThrottleSchedule {
   windowSeconds: number;
-  lockSeconds: number;
+  free: number;
+  pauses: number[];
+  limit: number;
 }
 
 export interface ThrottleState {
-  locked: boolean;
+  paused: boolean;
+  /** Whole seconds until the pause ends; 0 when not paused. */
   retryAfterSeconds: number;
+  /** Failures counted in the current window. */
   failures: number;
+  /** When the pause ends (epoch milliseconds), while paused. */
+  pausedUntil: number | null;
+}
+
+export interface Attempt extends ThrottleState {
+  /**
+   * False: the counter was paused, so nothing was counted and `paused` is
+   * that pause. True: the attempt was counted, and `paused` means it began a
+   * pause.
+   */
+  counted: boolean;
+}
+
+/** What `clear` removed: one entry per counter that held failures or a pause. */
+export interface Cleared {
+  member: string;
+  state: ThrottleState;
 }
 
 export interface Throttle {
-  /** Records one failure under key; when failures within the window reach limit, the key is locked for lockSeconds. */
-  failure(key: string, policy: ThrottlePolicy): Promise<ThrottleState>;
-  state(key: string): Promise<ThrottleState>;
-  reset(key: string): Promise<void>;
+  /**
+   * Counts one attempt against the counter, unless it is paused; atomic, so
+   * of simultaneous attempts (other requests, other instances) each is
+   * counted once and none slips past a pause another one began.
+   */
+  attempt(counter: Counter, schedule: ThrottleSchedule): Promise<Attempt>;
+  state(counter: Counter): Promise<ThrottleState>;
+  /** Forgets one counter (a successful sign-in). */
+  reset(counter: Counter): Promise<void>;
+  /** Forgets every counter of the group and says what they held (`securelogin manager unlock`, `unblock`). */
+  clear(group: string): Promise<Cleared[]>;
 }
+
+/** Epoch milliseconds now; tests give one they move on themselves. */
+export type Clock = () => number;
 
 /**
  * True when a request failed because a store did not answer: the session
@@ -61,6 +114,11 @@ export interface SessionsTuning {
   redisKeyPrefix?: string;
   /** How often the embedded store deletes expired rows (default 10 minutes). */
   sweepIntervalMs?: number;
+  /**
+   * The throttle's clock. Default: the machine's, and for Redis, Redis's own
+   * (instances with skewed clocks then agree on windows and pauses).
+   */
+  clock?: Clock;
 }
 
 const SWEEP_INTERVAL_MS = 10 * 60_000;
@@ -76,7 +134,7 @@ export async function openSessions(parts: { config: Config; store: Store; log: L
     log.info({ redis: connection.where, mode: config.redis.mode }, 'sessions and tokens in redis');
     return {
       Adapter: redisAdapter(connection, log, prefix),
-      throttle: redisThrottle(connection, log, prefix),
+      throttle: redisThrottle(connection, log, prefix, tuning.clock),
       backend: 'redis',
       ping: () => pingRedis(connection),
       async close() {
@@ -85,10 +143,11 @@ export async function openSessions(parts: { config: Config; store: Store; log: L
     };
   }
 
+  const clock = tuning.clock ?? Date.now;
   // Expired rows are already invisible to find(); the sweep only reclaims space.
   let sweeping: Promise<void> = Promise.resolve();
   const sweep = () => {
-    sweeping = sweepExpired(store).then(
+    sweeping = sweepExpired(store, clock()).then(
       (removed) => {
         if (removed.artifacts || removed.counters) log.debug(removed, 'expired sessions and counters removed');
       },
@@ -101,7 +160,7 @@ export async function openSessions(parts: { config: Config; store: Store; log: L
 
   return {
     Adapter: embeddedAdapter(store, log),
-    throttle: embeddedThrottle(store, log),
+    throttle: embeddedThrottle(store, log, clock),
     backend: 'embedded',
     ping: () => store.ping(),
     async close() {

@@ -6,6 +6,7 @@ import type { Outages, OutageWatch } from '../store/index.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
+  checkPayloadText,
   GRANT_BOUND_MODELS,
   guarded,
   SessionsUnavailable,
@@ -13,8 +14,8 @@ import {
   withConsumed,
   withoutConsumed,
 } from './artifacts.ts';
-import type { Throttle, ThrottlePolicy, ThrottleState } from './index.ts';
-import { checkPolicy, stateAt } from './throttle-keys.ts';
+import type { Attempt, Cleared, Clock, Counter, Throttle, ThrottleSchedule, ThrottleState } from './index.ts';
+import { checkSchedule, stateAt } from './throttle-keys.ts';
 
 /*
  * Key layout (P = "slc:"). Every key carries a hash tag, the {…} part, which
@@ -41,8 +42,9 @@ interface Scripts {
   slcIndexGrant(key: string, member: string, ttlMs: string): Promise<number>;
   slcConsume(key: string, nowMs: string): Promise<[number, string]>;
   slcDropIndex(key: string, id: string): Promise<number>;
-  slcThrottleFailure(key: string, limit: string, windowMs: string, lockMs: string): Promise<[number, number, number, number]>;
-  slcThrottleState(key: string): Promise<[number, number, number, number]>;
+  slcThrottleAttempt(key: string, member: string, nowMs: string, ...schedule: string[]): Promise<[number, number, number, number, number]>;
+  slcThrottleState(key: string, member: string, nowMs: string): Promise<[number, number, number, number]>;
+  slcThrottleClear(key: string, nowMs: string): Promise<[number, string[]]>;
 }
 
 const SCRIPTS: Record<keyof Scripts, string> = {
@@ -71,34 +73,58 @@ const SCRIPTS: Record<keyof Scripts, string> = {
   slcDropIndex: `
     if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
     return 0`,
-  // Redis's own clock, so instances with skewed clocks agree on windows and locks.
-  slcThrottleFailure: `
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    local h = redis.call('HMGET', KEYS[1], 'failures', 'window_ends_at', 'locked_until')
+  // A group's counters are one hash, fields "<member>|f" (failures), "|w"
+  // (window ends) and "|l" (paused until), so that clearing the group is one
+  // DEL. Without a clock given (ARGV now empty), Redis's own clock: instances
+  // with skewed clocks still agree on windows and pauses.
+  slcThrottleAttempt: `
+    local now = tonumber(ARGV[2])
+    if ARGV[2] == '' then
+      local t = redis.call('TIME')
+      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    local m = ARGV[1]
+    local h = redis.call('HMGET', KEYS[1], m .. '|f', m .. '|w', m .. '|l')
     local failures = tonumber(h[1]) or 0
     local window_ends = tonumber(h[2]) or 0
-    local locked_until = tonumber(h[3]) or 0
-    if locked_until > now then return {now, failures, window_ends, locked_until} end
+    local paused_until = tonumber(h[3]) or 0
+    if paused_until > now then return {now, 0, failures, window_ends, paused_until} end
     if window_ends <= now then
       failures = 0
-      window_ends = now + tonumber(ARGV[2])
+      window_ends = now + tonumber(ARGV[3])
     end
     failures = failures + 1
-    if failures >= tonumber(ARGV[1]) then
-      locked_until = now + tonumber(ARGV[3])
-      window_ends = locked_until
-    else
-      locked_until = 0
+    local free = tonumber(ARGV[4])
+    local limit = tonumber(ARGV[5])
+    local pauses = #ARGV - 5
+    paused_until = 0
+    if failures >= limit then
+      paused_until = window_ends
+    elseif failures > free and pauses > 0 then
+      paused_until = now + tonumber(ARGV[5 + math.min(failures - free, pauses)])
     end
-    redis.call('HSET', KEYS[1], 'failures', failures, 'window_ends_at', window_ends, 'locked_until', locked_until)
-    redis.call('PEXPIREAT', KEYS[1], window_ends)
-    return {now, failures, window_ends, locked_until}`,
+    redis.call('HSET', KEYS[1], m .. '|f', failures, m .. '|w', window_ends, m .. '|l', paused_until)
+    local keep = math.max(window_ends, paused_until) - now
+    if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
+    return {now, 1, failures, window_ends, paused_until}`,
   slcThrottleState: `
-    local t = redis.call('TIME')
-    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    local h = redis.call('HMGET', KEYS[1], 'failures', 'window_ends_at', 'locked_until')
+    local now = tonumber(ARGV[2])
+    if ARGV[2] == '' then
+      local t = redis.call('TIME')
+      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    local m = ARGV[1]
+    local h = redis.call('HMGET', KEYS[1], m .. '|f', m .. '|w', m .. '|l')
     return {now, tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0}`,
+  slcThrottleClear: `
+    local now = tonumber(ARGV[1])
+    if ARGV[1] == '' then
+      local t = redis.call('TIME')
+      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+    local all = redis.call('HGETALL', KEYS[1])
+    redis.call('DEL', KEYS[1])
+    return {now, all}`,
 };
 
 /** Long enough for a busy server, short enough that a request fails with 503 instead of hanging. */
@@ -257,6 +283,7 @@ export function redisAdapter(connection: RedisConnection, log: Logger, prefix: s
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      checkPayloadText(payload);
       const { stored, consumedAtMs } = withoutConsumed(payload);
       const ttl = ttlMs(expiresIn);
       const grantId = GRANT_BOUND_MODELS.has(this.model) ? payload.grantId : undefined;
@@ -333,31 +360,56 @@ export function redisAdapter(connection: RedisConnection, log: Logger, prefix: s
   };
 }
 
-export function redisThrottle(connection: RedisConnection, log: Logger, prefix: string): Throttle {
+export function redisThrottle(connection: RedisConnection, log: Logger, prefix: string, clock?: Clock): Throttle {
   const { client } = connection;
-  const key = (name: string) => `${prefix}throttle:{${name}}`;
+  const key = (group: string) => `${prefix}throttle:{${group}}`;
+  const now = () => (clock ? String(clock()) : '');
   const run = <T>(what: string, operation: () => Promise<T>) => deadlined(connection, log, what, operation);
-  const state = ([now, failures, windowEnds, lockedUntil]: [number, number, number, number]) =>
-    stateAt(Number(now), Number(failures), Number(windowEnds), Number(lockedUntil) || null);
+  const state = (at: number, failures: number, windowEnds: number, pausedUntil: number) =>
+    stateAt(Number(at), Number(failures), Number(windowEnds), Number(pausedUntil) || null);
 
   return {
-    async failure(name: string, policy: ThrottlePolicy): Promise<ThrottleState> {
-      checkPolicy(policy);
-      const reply = await run('throttle failure', () =>
-        client.slcThrottleFailure(
-          key(name),
-          String(policy.limit),
-          String(Math.round(policy.windowSeconds * 1000)),
-          String(Math.round(policy.lockSeconds * 1000)),
+    async attempt(counter: Counter, schedule: ThrottleSchedule): Promise<Attempt> {
+      checkSchedule(schedule);
+      const [at, counted, failures, windowEnds, pausedUntil] = await run('throttle attempt', () =>
+        client.slcThrottleAttempt(
+          key(counter.group),
+          counter.member,
+          now(),
+          String(Math.round(schedule.windowSeconds * 1000)),
+          String(schedule.free),
+          String(schedule.limit),
+          ...schedule.pauses.map((seconds) => String(Math.round(seconds * 1000))),
         ),
       );
-      return state(reply);
+      return { counted: Number(counted) === 1, ...state(at, failures, windowEnds, pausedUntil) };
     },
-    async state(name: string): Promise<ThrottleState> {
-      return state(await run('throttle state', () => client.slcThrottleState(key(name))));
+    async state(counter: Counter): Promise<ThrottleState> {
+      const [at, failures, windowEnds, pausedUntil] = await run('throttle state', () =>
+        client.slcThrottleState(key(counter.group), counter.member, now()),
+      );
+      return state(at, failures, windowEnds, pausedUntil);
     },
-    async reset(name: string): Promise<void> {
-      await run('throttle reset', () => client.del(key(name)));
+    async reset(counter: Counter): Promise<void> {
+      const { member } = counter;
+      await run('throttle reset', () => client.hdel(key(counter.group), `${member}|f`, `${member}|w`, `${member}|l`));
+    },
+    async clear(group: string): Promise<Cleared[]> {
+      const [at, flat] = await run('throttle clear', () => client.slcThrottleClear(key(group), now()));
+      const fields = new Map<string, string>();
+      for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i], flat[i + 1]);
+      const members = [...fields.keys()].filter((field) => field.endsWith('|f')).map((field) => field.slice(0, -2));
+      return members
+        .map((member) => ({
+          member,
+          state: state(
+            at,
+            Number(fields.get(`${member}|f`)),
+            Number(fields.get(`${member}|w`) ?? 0),
+            Number(fields.get(`${member}|l`) ?? 0),
+          ),
+        }))
+        .filter(({ state }) => state.failures > 0 || state.paused);
     },
   };
 }

@@ -13,6 +13,7 @@ import type { Database } from './schema.ts';
 
 export type { Outages, OutageWatch } from './outages.ts';
 export type { Database } from './schema.ts';
+export { findUnstorableText, isStorableText, showText, UNSTORABLE } from './text.ts';
 export type Dialect = 'sqlite' | 'postgres';
 
 export interface Store {

@@ -237,6 +237,22 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('sso_pending_expires').on('sso_pending').column('expires_at').execute();
       },
     },
+    '0008_app_clients': {
+      async up(db: Kysely<any>) {
+        // A client is either Entra's provisioning connection (the Authorize
+        // flow, scope scim, managers only) or one of SecureLogin's own apps
+        // signing users in over OpenID Connect. A public app (a browser or
+        // desktop app that cannot keep a secret) has no secret at all.
+        await db.schema
+          .alterTable('clients')
+          .addColumn('kind', 'text', (c) => c.notNull().defaultTo('provisioning'))
+          .execute();
+        await db.schema
+          .alterTable('clients')
+          .addColumn('is_public', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

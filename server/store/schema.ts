@@ -69,11 +69,15 @@ export interface ClientTable {
   /** null: the tenant is chosen on the Go to domain page. */
   tenant_id: string | null;
   name: string;
-  /** SHA-256 of the secret; the secret itself is shown once and never stored. */
+  /** SHA-256 of the secret; the secret itself is shown once and never stored. Empty for a public client. */
   secret_hash: string;
   redirect_uris: Json;
   created_at: string;
   secret_rotated_at: string;
+  /** 'provisioning': Entra's Authorize (scope scim, managers only); 'app': a SecureLogin app signing users in. */
+  kind: ColumnType<'provisioning' | 'app', 'provisioning' | 'app' | undefined, 'provisioning' | 'app'>;
+  /** An app without a secret (token_endpoint_auth_method none, PKCE required). */
+  is_public: Flag;
 }
 
 /** oidc-provider's models (sessions, interactions, grants, codes, tokens) in the embedded store. */

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
-import { openSessions, type Sessions } from '../../server/sessions/index.ts';
+import { type Clock, openSessions, type Sessions } from '../../server/sessions/index.ts';
 import { openStore, type Store } from '../../server/store/index.ts';
 import { postgresUrl, redisUrl } from './backends.ts';
 import { freshPostgresUrl } from './postgres.ts';
@@ -21,7 +21,7 @@ export interface Instance {
 
 export interface RunningBackend {
   /** Opens one more instance on the same data: a restart, or a second server behind the load balancer. */
-  open(tuning?: { sweepIntervalMs?: number }): Promise<Instance>;
+  open(tuning?: { sweepIntervalMs?: number; clock?: Clock }): Promise<Instance>;
   /** Closes an instance as a stopping server would. */
   close(instance: Instance): Promise<void>;
   stop(): Promise<void>;

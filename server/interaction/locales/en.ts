@@ -24,9 +24,21 @@ export const en = {
   'login.error.missing': 'Enter your username and password.',
   'login.error.invalid': 'The username or password is incorrect.',
   'login.error.locked':
-    'Sign-in for this account is paused after too many failed attempts. Try again in {minutes} minutes, or ask your SecureLogin administrator to unlock it.',
-  'login.error.address_locked': 'Too many failed sign-in attempts came from your network. Try again in {minutes} minutes.',
+    'Sign-in for this account is paused after too many failed attempts. Try again in {wait}, or ask your SecureLogin administrator to unlock it.',
+  'login.error.invalid_paused':
+    'The username or password is incorrect. After too many failed attempts, sign-in for this account is paused: try again in {wait}.',
+  'login.error.invalid_device_paused':
+    'The username or password is incorrect. After too many failed attempts, sign-in from this browser is paused: try again in {wait}.',
+  'login.error.device_locked':
+    'Sign-in from this browser is paused after too many failed attempts. Try again in {wait}, or ask your SecureLogin administrator to unlock the account.',
+  'login.error.address_locked': 'Too many failed sign-in attempts came from your network. Try again in {wait}.',
+  'login.wait.second': '1 second',
+  'login.wait.seconds': '{count} seconds',
+  'login.wait.minute': '1 minute',
+  'login.wait.minutes': '{count} minutes',
   'login.error.disabled_user': 'This account is disabled. Ask your SecureLogin administrator to enable it.',
+  'login.error.characters':
+    'The username or password contains a character that cannot be used (U+0000, or half of a character). Check what you typed or pasted.',
 
   'login.error.sso_required': 'Password sign-in is off for this tenant except for its managers. Use Sign in with Microsoft.',
   'login.sso.button': 'Sign in with Microsoft',
@@ -102,6 +114,9 @@ export const en = {
   'error.access_denied.title': 'Access denied',
   'error.access_denied.message': 'Access was not allowed. Go back to the application you came from.',
   'error.detail': 'Details for the application’s developer: {detail}.',
+  'error.characters.title': 'This request cannot be handled',
+  'error.characters.message':
+    'The application sent a request whose {parameter} parameter contains a character SecureLogin cannot accept (U+0000, or half of a character). Go back to Microsoft Entra ID and click Authorize again.',
   'error.csrf.title': 'Please try again',
   'error.csrf.message': 'This form could not be verified. Go back, reload the page and submit it again.',
   'error.server.title': 'Something went wrong',
@@ -111,6 +126,9 @@ export const en = {
   'finished.allowed.title': 'Access was allowed',
   'finished.allowed.message':
     'This authorization is finished and access was allowed. There is nothing more to do here: close this tab, or go back to Microsoft Entra ID. You do not need to click Authorize again.',
+  'finished.app.title': 'You are signed in',
+  'finished.app.message':
+    'This sign-in is finished. There is nothing more to do here: close this tab and go back to the SecureLogin app you came from.',
   'finished.denied.title': 'Access was denied',
   'finished.denied.message':
     'This authorization is finished: you denied access, so nothing was connected. To connect after all, go back to Microsoft Entra ID and click Authorize again.',

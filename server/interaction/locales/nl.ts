@@ -33,10 +33,22 @@ export const nl: Record<MessageKey, string> = {
   'login.error.missing': 'Vul uw gebruikersnaam en wachtwoord in.',
   'login.error.invalid': 'De gebruikersnaam of het wachtwoord is onjuist.',
   'login.error.locked':
-    'Aanmelden met dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw, of vraag uw SecureLogin-administrator om het te ontgrendelen.',
+    'Aanmelden met dit account is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het over {wait} opnieuw, of vraag uw SecureLogin-administrator om het te ontgrendelen.',
+  'login.error.invalid_paused':
+    'De gebruikersnaam of het wachtwoord is onjuist. Na te veel mislukte pogingen is aanmelden met dit account tijdelijk geblokkeerd: probeer het over {wait} opnieuw.',
+  'login.error.invalid_device_paused':
+    'De gebruikersnaam of het wachtwoord is onjuist. Na te veel mislukte pogingen is aanmelden vanuit deze browser tijdelijk geblokkeerd: probeer het over {wait} opnieuw.',
+  'login.error.device_locked':
+    'Aanmelden vanuit deze browser is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het over {wait} opnieuw, of vraag uw SecureLogin-administrator om het account te ontgrendelen.',
   'login.error.address_locked':
-    'Aanmelden vanaf uw netwerk is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.',
+    'Aanmelden vanaf uw netwerk is tijdelijk geblokkeerd na te veel mislukte pogingen. Probeer het over {wait} opnieuw.',
+  'login.wait.second': '1 seconde',
+  'login.wait.seconds': '{count} seconden',
+  'login.wait.minute': '1 minuut',
+  'login.wait.minutes': '{count} minuten',
   'login.error.disabled_user': 'Dit account is uitgeschakeld. Vraag uw SecureLogin-administrator om het in te schakelen.',
+  'login.error.characters':
+    'De gebruikersnaam of het wachtwoord bevat een teken dat niet gebruikt kan worden (U+0000, of een half teken). Controleer wat u hebt getypt of geplakt.',
 
   'login.error.sso_required':
     'Aanmelden met een wachtwoord staat voor deze tenant uit, behalve voor beheerders. Gebruik Aanmelden met Microsoft.',
@@ -116,6 +128,9 @@ export const nl: Record<MessageKey, string> = {
     'De toepassing die u hierheen stuurde, mag zich niet op deze manier aanmelden. Vraag uw SecureLogin-administrator de registratie ervan te controleren.',
   'error.access_denied.title': 'Geen toegang',
   'error.access_denied.message': 'Toegang is niet toegestaan. Ga terug naar de toepassing waar u vandaan kwam.',
+  'error.characters.title': 'Dit verzoek kan niet worden verwerkt',
+  'error.characters.message':
+    'De toepassing stuurde een verzoek waarvan de parameter {parameter} een teken bevat dat SecureLogin niet kan accepteren (U+0000, of een half teken). Ga terug naar Microsoft Entra ID en klik opnieuw op Autoriseren.',
   'error.detail': 'Details voor de ontwikkelaar van de toepassing: {detail}.',
   'error.csrf.title': 'Probeer het opnieuw',
   'error.csrf.message': 'Dit formulier kon niet worden gecontroleerd. Ga terug, laad de pagina opnieuw en verstuur het nogmaals.',
@@ -127,6 +142,9 @@ export const nl: Record<MessageKey, string> = {
   'finished.allowed.title': 'Toegang is toegestaan',
   'finished.allowed.message':
     'Deze autorisatie is afgerond en de toegang is toegestaan. Hier hoeft u niets meer te doen: sluit dit tabblad, of ga terug naar Microsoft Entra ID. U hoeft niet opnieuw op Autoriseren te klikken.',
+  'finished.app.title': 'U bent aangemeld',
+  'finished.app.message':
+    'Deze aanmelding is afgerond. Hier hoeft u niets meer te doen: sluit dit tabblad en ga terug naar de SecureLogin-app waar u vandaan kwam.',
   'finished.denied.title': 'Toegang is geweigerd',
   'finished.denied.message':
     'Deze autorisatie is afgerond: u hebt de toegang geweigerd, dus er is niets verbonden. Wilt u toch verbinden, ga dan terug naar Microsoft Entra ID en klik opnieuw op Autoriseren.',

@@ -1,6 +1,6 @@
 import { project, wants } from '../protocol/projection.ts';
 import { send, toResource } from '../protocol/render.ts';
-import { readBody, readProjectionParameters } from '../protocol/request.ts';
+import { checkBodyText, readBody, readProjectionParameters } from '../protocol/request.ts';
 import type { CollectionOperation } from '../resources/exchange.ts';
 import { relatedAttribute } from '../resources/exchange.ts';
 import { etag } from '../resources/repository.ts';
@@ -9,6 +9,7 @@ import { etag } from '../resources/repository.ts';
 export const create: CollectionOperation = async ({ ctx, tenantId, base, maxBodyBytes }, repository) => {
   const projection = readProjectionParameters(repository.type, ctx.query);
   const body = await readBody(ctx, maxBodyBytes);
+  checkBodyText(body);
   const stored = await repository.create(tenantId, body, wants(projection, relatedAttribute(repository)));
   const resource = toResource(repository.type, stored, base);
   ctx.set('Location', (resource.meta as { location: string }).location);

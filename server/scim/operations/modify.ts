@@ -1,7 +1,7 @@
 import { readPatch } from '../protocol/patch.ts';
 import { project, wants } from '../protocol/projection.ts';
 import { send, toResource } from '../protocol/render.ts';
-import { readBody, readProjectionParameters } from '../protocol/request.ts';
+import { checkBodyText, readBody, readProjectionParameters } from '../protocol/request.ts';
 import type { ResourceOperation } from '../resources/exchange.ts';
 import { relatedAttribute } from '../resources/exchange.ts';
 import { etag } from '../resources/repository.ts';
@@ -13,7 +13,9 @@ import { etag } from '../resources/repository.ts';
  */
 export const modify: ResourceOperation = async ({ ctx, tenantId, base, maxBodyBytes }, repository, id) => {
   const projection = readProjectionParameters(repository.type, ctx.query);
-  const operations = readPatch(repository.type, await readBody(ctx, maxBodyBytes));
+  const body = await readBody(ctx, maxBodyBytes);
+  checkBodyText(body);
+  const operations = readPatch(repository.type, body);
   const precondition = ctx.get('If-Match') || undefined;
   const quiet = repository.type.name === 'Group' && !projection.attributes && !projection.excluded;
   const related = !quiet && wants(projection, relatedAttribute(repository));

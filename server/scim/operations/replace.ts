@@ -1,6 +1,6 @@
 import { project, wants } from '../protocol/projection.ts';
 import { send, toResource } from '../protocol/render.ts';
-import { readBody, readProjectionParameters } from '../protocol/request.ts';
+import { checkBodyText, readBody, readProjectionParameters } from '../protocol/request.ts';
 import type { ResourceOperation } from '../resources/exchange.ts';
 import { relatedAttribute } from '../resources/exchange.ts';
 import { etag } from '../resources/repository.ts';
@@ -9,6 +9,7 @@ import { etag } from '../resources/repository.ts';
 export const replace: ResourceOperation = async ({ ctx, tenantId, base, maxBodyBytes }, repository, id) => {
   const projection = readProjectionParameters(repository.type, ctx.query);
   const body = await readBody(ctx, maxBodyBytes);
+  checkBodyText(body);
   const precondition = ctx.get('If-Match') || undefined;
   const stored = await repository.replace(tenantId, id, body, precondition, wants(projection, relatedAttribute(repository)));
   ctx.set('ETag', etag(stored.version));

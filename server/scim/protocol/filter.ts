@@ -1,5 +1,6 @@
 import type { Filter } from 'scim2-parse-filter';
 import { parseFilter as parseTokens, type Token, Tokens } from 'scim2-parse-filter/lib/src/parser.js';
+import { isStorableText, showText, UNSTORABLE } from '../../store/index.ts';
 import { DATE_TIME } from './date-time.ts';
 import { InvalidFilter } from './errors.ts';
 
@@ -72,10 +73,15 @@ function tokenize(text: string): Token[] {
     if (c === '"') {
       const end = closingQuote(text, i);
       const literal = text.slice(i, end + 1);
+      let value: string;
       try {
-        JSON.parse(literal);
+        value = JSON.parse(literal);
       } catch {
         throw new InvalidFilter(`the filter is not valid: ${literal} is not a valid JSON string`);
+      }
+      // "\u0000" and "\ud800" are valid JSON escapes, but no store can compare with what they make.
+      if (!isStorableText(value)) {
+        throw new InvalidFilter(`the filter is not valid: ${showText(literal)} ${UNSTORABLE}`);
       }
       tokens.push({ type: 'Quoted', literal });
       i = end + 1;

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
+import { findUnstorableText, isStorableText, UNSTORABLE } from '../../store/index.ts';
 import type { ListQuery } from '../resources/repository.ts';
-import { InvalidSyntax, InvalidValue, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
+import { InvalidFilter, InvalidSyntax, InvalidValue, PayloadTooLarge, UnsupportedMediaType } from './errors.ts';
 import { type Filter, parseFilter } from './filter.ts';
 import { type Projection, readProjection } from './projection.ts';
 import { isObject } from './resource.ts';
@@ -44,6 +45,17 @@ export async function readBody(ctx: Koa.Context, limit: number): Promise<unknown
   }
   if (depthOf(body) > MAX_DEPTH) throw new InvalidSyntax(`the body is nested more than ${MAX_DEPTH} levels deep`);
   return body;
+}
+
+/**
+ * Refuses a resource or PatchOp body holding text no store can keep
+ * (store/text.ts), naming the attribute, before anything reads it: the
+ * answer is then the same on SQLite and PostgreSQL, whatever attribute
+ * (core, extension, unknown, a member id, a key) holds it.
+ */
+export function checkBodyText(body: unknown): void {
+  const path = findUnstorableText(body);
+  if (path !== undefined) throw new InvalidValue(`${path === '' ? 'the body' : path} ${UNSTORABLE}`);
 }
 
 /** SCIM resources are a few levels deep; a limit keeps the recursive checks that follow within the stack. */
@@ -95,6 +107,7 @@ function text(parameters: Parameters, name: string): string | undefined {
   const value = lookup(parameters, name);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new InvalidValue(`${name} must be a string`);
+  checkParameterText(name, value);
   return value;
 }
 
@@ -110,9 +123,15 @@ function integer(parameters: Parameters, name: string): number | undefined {
 function list(parameters: Parameters, name: string): string | undefined {
   const value = lookup(parameters, name);
   if (value === undefined || value === null) return undefined;
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  if (typeof value === 'string') return checkParameterText(name, value);
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return checkParameterText(name, value.join(','));
   throw new InvalidValue(`${name} must be a comma-separated list of attribute names`);
+}
+
+function checkParameterText(name: string, value: string): string {
+  if (isStorableText(value)) return value;
+  if (name === 'filter') throw new InvalidFilter(`the filter ${UNSTORABLE}`);
+  throw new InvalidValue(`${name} ${UNSTORABLE}`);
 }
 
 /** A SearchRequest body (RFC 7644 §3.4.3) as parameters. */
