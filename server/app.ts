@@ -155,9 +155,11 @@ export async function createApp({ config, log, store, throttleClock, clock = Dat
 function staticAssets(): Koa.Middleware {
   const files = serve(path.join(ROOT, 'public'), { maxage: 60 * 60 * 1000, gzip: false, brotli: false });
   return async (ctx, next) => {
-    if (ctx.path.startsWith('/static/')) {
+    // Browsers ask for /favicon.ico whatever the page links; it is the same SVG (served as image/svg+xml).
+    const favicon = ctx.path === '/favicon.ico';
+    if (ctx.path.startsWith('/static/') || favicon) {
       const original = ctx.path;
-      ctx.path = original.slice('/static'.length);
+      ctx.path = favicon ? '/favicon.svg' : original.slice('/static'.length);
       await files(ctx, async () => {});
       ctx.path = original;
       if (ctx.body != null) return;

@@ -18,8 +18,7 @@ import {
   textOf,
 } from './support/authorize.ts';
 import { postgresUrl, redisUrl } from './support/backends.ts';
-import { freshPostgresUrl } from './support/postgres.ts';
-import { entraUser, provisioningTenant, ScimClient, type ScimTenant } from './support/scim.ts';
+import { entraUser, provisioningTenant, ScimClient, type ScimTenant, startOnFreshPostgres } from './support/scim.ts';
 import { startService, type TestService } from './support/service.ts';
 
 /*
@@ -51,18 +50,7 @@ const DEPLOYMENTS: Deployment[] = [
   {
     name: 'PostgreSQL and Redis',
     enabled: Boolean(postgresUrl && redisUrl),
-    async start() {
-      const database = await freshPostgresUrl();
-      const service = await startService({ DATABASE_URL: database.url, REDIS_URL: ownRedisDb(redisUrl!) });
-      const stop = service.stop;
-      return {
-        ...service,
-        async stop(graceMs?: number) {
-          await stop(graceMs);
-          await database.drop();
-        },
-      };
-    },
+    start: () => startOnFreshPostgres({ REDIS_URL: ownRedisDb(redisUrl!) }),
   },
 ];
 

@@ -69,8 +69,8 @@ describe('health, headers and error pages over HTTP', () => {
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await response.text();
-    expect(html).toContain('<h1>Page not found</h1>');
-    expect(html).toContain(`<code>${response.headers.get('x-request-id')}</code>`);
+    expect(html).toContain('<h1 id="page-title">Page not found</h1>');
+    expect(html).toContain(`<code id="reference">${response.headers.get('x-request-id')}</code>`);
     expect(html).toContain('<link rel="stylesheet" href="/static/app.css">');
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   });

@@ -340,3 +340,226 @@ describe('languages', () => {
     expect(textOf(page.text, 'page-title')).toBe('Go to domain');
   });
 });
+
+/** The element's attributes: its opening tag, or '' when the page has none with that id. */
+function tagOf(html: string, id: string): string {
+  return new RegExp(`<\\w+[^>]*\\bid="${id}"[^>]*>`).exec(html)?.[0] ?? '';
+}
+
+function authorizeQuery(clientId: string, extra: Record<string, string> = {}): string {
+  return new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: ENTRA_REDIRECT_URI,
+    response_type: 'code',
+    state: 's',
+    ...extra,
+  }).toString();
+}
+
+describe('every page in the visitor’s language', () => {
+  const dutch = { 'accept-language': 'nl-NL,nl;q=0.9' };
+
+  it('the 404 page, in Dutch and in English', async () => {
+    const nl = await new Browser(service.url, { headers: dutch }).get('/nergens');
+    expect(nl.status).toBe(404);
+    expect(nl.text).toContain('<html lang="nl">');
+    expect(textOf(nl.text, 'page-title')).toBe('Pagina niet gevonden');
+    expect(excerpt(nl.text)).not.toMatch(/Page not found|nothing at this address/);
+    const en = await new Browser(service.url, { headers: { 'accept-language': 'en-GB' } }).get('/nowhere');
+    expect(textOf(en.text, 'page-title')).toBe('Page not found');
+  });
+
+  it("the provider's error pages: our own Dutch sentence, never its English description", async () => {
+    const seeded = await seedTenant(service.store);
+    const browser = new Browser(service.url, { headers: dutch });
+    const unregistered = await browser.get(
+      `/oauth/authorize?${authorizeQuery(seeded.client.clientId, { redirect_uri: 'https://attacker.example/steal' })}`,
+    );
+    expect(unregistered.status).toBe(400);
+    expect(unregistered.location).toBeUndefined();
+    expect(unregistered.text).toContain('<html lang="nl">');
+    expect(textOf(unregistered.text, 'page-title')).toBe('Niet-geregistreerd terugkeeradres');
+    expect(unregistered.text).not.toContain('id="error-detail"');
+    expect(excerpt(unregistered.text)).not.toMatch(/redirect_uri|registered|did not match/);
+
+    const unknown = await browser.get(`/oauth/authorize?${authorizeQuery('no-such-client')}`);
+    expect(unknown.status).toBe(400);
+    expect(textOf(unknown.text, 'page-title')).toBe('Onbekende toepassing');
+    expect(excerpt(unknown.text)).not.toMatch(/client is invalid|not found/i);
+
+    // In English the provider's description is there, as a detail for the developer.
+    const english = await new Browser(service.url).get(
+      `/oauth/authorize?${authorizeQuery(seeded.client.clientId, { redirect_uri: 'https://attacker.example/steal' })}`,
+    );
+    expect(textOf(english.text, 'page-title')).toBe('Unregistered return address');
+    expect(textOf(english.text, 'error-detail')).toMatch(/^Details for the application’s developer: .*redirect_uri/);
+  });
+
+  it('the language the Authorize asks for (ui_locales) wins over the browser’s', async () => {
+    const seeded = await seedTenant(service.store);
+    const browser = new Browser(service.url, { headers: { 'accept-language': 'en-US,en;q=0.9' } });
+    const first = await browser.get(`/oauth/authorize?${authorizeQuery(seeded.client.clientId, { ui_locales: 'fr-FR nl-BE' })}`);
+    const page = await browser.follow(first);
+    expect(page.text).toContain('<html lang="nl">');
+    expect(textOf(page.text, 'page-title')).toBe('Ga naar domein');
+    const login = await goToDomain(browser, page, seeded.domain);
+    expect(textOf(login.text, 'login-submit')).toBe('Aanmelden');
+    // Unknown languages only: the browser's.
+    const other = await browser.follow(
+      await browser.get(`/oauth/authorize?${authorizeQuery(seeded.client.clientId, { ui_locales: 'de fr' })}`),
+    );
+    expect(textOf(other.text, 'page-title')).toBe('Go to domain');
+  });
+
+  it('a Dutch locked-out manager reads "tijdelijk geblokkeerd", and is told to ask the SecureLogin-administrator', async () => {
+    const seeded = await seedTenant(service.store);
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId, headers: dutch });
+    const login = await goToDomain(browser, page, seeded.domain);
+    expect(excerpt(login.text)).toContain('SecureLogin-beheerdersaccount');
+    let answer = login;
+    for (let attempt = 0; attempt < 5; attempt += 1) answer = await signIn(browser, login, seeded.manager.username, `wrong ${attempt}`);
+    expect(answer.status).toBe(429);
+    const said = errorText(answer, 'login-error');
+    expect(said).toContain('tijdelijk geblokkeerd');
+    expect(said).toContain('SecureLogin-administrator');
+    expect(said).not.toMatch(/gepauzeerd|SecureLogin-beheerder\b/);
+  });
+});
+
+describe('the back button after the Authorize finished', () => {
+  it('after Allow, the consent and sign-in pages say it is done, not "expired, authorize again"', async () => {
+    const seeded = await seedTenant(service.store);
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
+    const login = await goToDomain(browser, page, seeded.domain);
+    const consent = await signIn(browser, login, seeded.manager.username, seeded.manager.password);
+    const redirect = await decide(browser, consent, 'allow');
+    expect(redirect.searchParams.get('code')).toBeTruthy();
+
+    for (const url of [consent.url, login.url, page.url]) {
+      const back = await browser.get(url);
+      expect(back.status, url).toBe(200);
+      expect(textOf(back.text, 'page-title')).toBe('Access was allowed');
+      expect(textOf(back.text, 'finished-message')).toContain('You do not need to click Authorize again');
+      expect(back.text).not.toContain('id="consent-allow"');
+      expect(excerpt(back.text)).not.toContain('expired');
+    }
+    // Another browser, which did not finish it, is told it is gone.
+    const stranger = await new Browser(service.url).get(consent.url);
+    expect(stranger.status).toBe(400);
+    expect(textOf(stranger.text, 'page-title')).toBe('This sign-in has expired');
+  });
+
+  it('after Deny, in Dutch: it is done and was denied; to connect, Autoriseren again', async () => {
+    const seeded = await seedTenant(service.store);
+    const headers = { 'accept-language': 'nl' };
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId, headers });
+    const consent = await signIn(browser, await goToDomain(browser, page, seeded.domain), seeded.manager.username, seeded.manager.password);
+    await decide(browser, consent, 'deny');
+    const back = await browser.get(consent.url);
+    expect(back.status).toBe(200);
+    expect(textOf(back.text, 'page-title')).toBe('Toegang is geweigerd');
+    expect(textOf(back.text, 'finished-message')).toContain('klik opnieuw op Autoriseren');
+  });
+
+  it('a marker cookie that was tampered with counts for nothing', async () => {
+    const seeded = await seedTenant(service.store);
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
+    const consent = await signIn(browser, await goToDomain(browser, page, seeded.domain), seeded.manager.username, seeded.manager.password);
+    await decide(browser, consent, 'allow');
+    const marker = browser.cookies.find((cookie) => cookie.name === 'slc_finished');
+    expect(marker).toBeDefined();
+    marker!.value = marker!.value.replace(/\.a(~|$)/, '.d$1');
+    const back = await browser.get(consent.url);
+    expect(back.status).toBe(400);
+    expect(textOf(back.text, 'page-title')).toBe('This sign-in has expired');
+  });
+});
+
+describe('a consent page that must refuse', () => {
+  it('a tenant disabled while the page is open: reloaded or submitted, it says so and offers no Allow', async () => {
+    const seeded = await seedTenant(service.store, { name: 'Acme Corporation' });
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
+    const consent = await signIn(browser, await goToDomain(browser, page, seeded.domain), seeded.manager.username, seeded.manager.password);
+    expect(tagOf(consent.text, 'consent-allow')).not.toBe('');
+    await setTenantDisabled(service.store.db, seeded.domain, true);
+
+    const submitted = await submit(browser, consent, 'consent-form', { decision: 'allow' });
+    const reloaded = await browser.get(consent.url);
+    for (const answer of [submitted, reloaded]) {
+      expect(answer.status).toBe(403);
+      expect(textOf(answer.text, 'page-title')).toBe('Access cannot be allowed');
+      expect(errorText(answer, 'consent-refusal')).toBe('The tenant Acme Corporation is disabled, so access cannot be allowed.');
+      expect(answer.text).not.toContain('id="consent-allow"');
+      expect(answer.text).not.toContain('id="consent-means"');
+      expect(tagOf(answer.text, 'consent-deny')).not.toBe('');
+    }
+  });
+
+  it('a manager disabled meanwhile, in Dutch: no Toestaan button', async () => {
+    const seeded = await seedTenant(service.store);
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId, headers: { 'accept-language': 'nl' } });
+    const consent = await signIn(browser, await goToDomain(browser, page, seeded.domain), seeded.manager.username, seeded.manager.password);
+    await disableAccount(service.store.db, seeded.domain, seeded.manager.username);
+    const refused = await submit(browser, consent, 'consent-form', { decision: 'allow' });
+    expect(refused.status).toBe(403);
+    expect(textOf(refused.text, 'page-title')).toBe('Toegang kan niet worden toegestaan');
+    expect(errorText(refused, 'consent-refusal')).toContain('is uitgeschakeld');
+    expect(refused.text).not.toContain('id="consent-allow"');
+  });
+});
+
+describe('the reference id, and the favicon', () => {
+  it('the reference id is on error pages, matching X-Request-Id, and not on the pages of a sign-in that goes well', async () => {
+    const seeded = await seedTenant(service.store);
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
+    const login = await goToDomain(browser, page, seeded.domain);
+    const consent = await signIn(browser, login, seeded.manager.username, seeded.manager.password);
+    for (const happy of [page, login, consent]) {
+      expect(happy.status).toBe(200);
+      expect(happy.text, happy.url).not.toContain('class="reference"');
+      expect(happy.text).not.toContain(happy.headers.get('x-request-id'));
+    }
+    const expired = await new Browser(service.url).get('/oauth/interaction/nothing-here');
+    const notFound = await new Browser(service.url).get('/no-such-page');
+    const provider = await new Browser(service.url).get(`/oauth/authorize?${authorizeQuery('no-such-client')}`);
+    for (const error of [expired, notFound, provider]) {
+      expect(error.status).toBeGreaterThanOrEqual(400);
+      expect(textOf(error.text, 'reference'), error.url).toBe(error.headers.get('x-request-id'));
+    }
+  });
+
+  it('a favicon: linked from every page, and /favicon.ico answers with it', async () => {
+    const browser = new Browser(service.url);
+    const page = await browser.get('/no-such-page');
+    expect(page.text).toContain('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">');
+    for (const path of ['/favicon.ico', '/static/favicon.svg']) {
+      const icon = await browser.get(path);
+      expect(icon.status, path).toBe(200);
+      expect(icon.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+      expect(icon.text).toMatch(/^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    }
+  });
+});
+
+describe('focus', () => {
+  it('after a wrong password the password field has the focus (autofocus, no script), the username kept', async () => {
+    const seeded = await seedTenant(service.store);
+    const { browser, page } = await startAuthorize(service, { clientId: seeded.client.clientId });
+    const login = await goToDomain(browser, page, seeded.domain);
+    expect(tagOf(login.text, 'username')).toContain('autofocus');
+    expect(tagOf(login.text, 'password')).not.toContain('autofocus');
+
+    const wrong = await signIn(browser, login, seeded.manager.username, 'wrong password indeed');
+    expect(wrong.status).toBe(400);
+    expect(tagOf(wrong.text, 'password')).toContain('autofocus');
+    expect(tagOf(wrong.text, 'password')).toContain('aria-invalid="true"');
+    expect(tagOf(wrong.text, 'username')).not.toContain('autofocus');
+    expect(formIn(wrong.text, 'login-form').fields.username).toBe(seeded.manager.username);
+    expect(wrong.text.match(/\bautofocus\b/g)).toHaveLength(1);
+
+    // Nothing typed: the username first.
+    const empty = await signIn(browser, login, '', '');
+    expect(tagOf(empty.text, 'username')).toContain('autofocus');
+    expect(tagOf(empty.text, 'password')).not.toContain('autofocus');
+  });
+});

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import { appRefusal, grantFirstPartyApp } from '../apps/index.ts';
 import { SCIM_SCOPE, type Standing, standingOf } from '../oauth/index.ts';
+import { recordStep } from './finished.ts';
 import { checkCsrf, type Flow, type FlowParts, field, finish, formOf, openFlow, showError, text } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
 
@@ -34,6 +35,7 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
   const decision = field(form, 'decision');
   if (decision === 'deny') {
     parts.log.info({ requestId: ctx.state.requestId, clientId: flow.client.id }, 'access denied by the signed-in user');
+    recordStep(ctx, flow, 'denied');
     await finish(ctx, parts, { error: 'access_denied', error_description: 'access was denied on the consent page' }, false);
     return;
   }
@@ -67,6 +69,7 @@ export async function submitConsent(ctx: Koa.Context, parts: FlowParts): Promise
     { requestId: ctx.state.requestId, clientId: flow.client.id, tenantId: standing.tenant.id, userId: standing.account.id, grantId },
     'access allowed',
   );
+  recordStep(ctx, flow, 'allowed');
   await finish(ctx, parts, { consent: { grantId } }, true);
 }
 
@@ -95,6 +98,7 @@ async function grantApp(ctx: Koa.Context, parts: FlowParts, flow: Flow): Promise
     },
     'app signed in',
   );
+  recordStep(ctx, flow, 'app');
   await finish(ctx, parts, { consent: { grantId } }, true);
 }
 

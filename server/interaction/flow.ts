@@ -9,7 +9,8 @@ import { INTERACTION_PATH } from '../oauth/index.ts';
 import { isUnavailable, type Throttle } from '../sessions/index.ts';
 import type { Sso } from '../sso/index.ts';
 import { type Database, UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
-import type { Params, Translate } from '../web/i18n.ts';
+import { type Params, preferLanguage, type Translate } from '../web/i18n.ts';
+import { outcomeOf, showFinished } from './finished.ts';
 import type { MessageKey } from './locales/en.ts';
 
 /** What every page of the flow needs, given once by app.ts. */
@@ -45,7 +46,10 @@ export function text(ctx: Koa.Context): Translate<MessageKey> {
 /**
  * The interaction named by the URL, as the browser's interaction cookie knows
  * it. A missing, expired or different interaction, or a client removed in the
- * meantime, ends in an error page a person understands and `undefined`.
+ * meantime, ends in an error page a person understands and `undefined`; one
+ * this browser finished (the back button after Allow) in a page saying so.
+ * The pages speak the language the Authorize asked for (`ui_locales`) when
+ * they can, else the browser's.
  */
 export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow | undefined> {
   const uid = String(ctx.params.uid ?? '');
@@ -54,15 +58,16 @@ export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow
     interaction = await parts.provider.interactionDetails(ctx.req, ctx.res);
   } catch (error) {
     if (error instanceof errors.SessionNotFound) {
-      showError(ctx, 400, 'expired');
+      gone(ctx, uid);
       return undefined;
     }
     throw error;
   }
   if (interaction.uid !== uid) {
-    showError(ctx, 400, 'expired');
+    gone(ctx, uid);
     return undefined;
   }
+  preferLanguage(ctx, interaction.params.ui_locales);
   const client = await findClient(parts.db, String(interaction.params.client_id));
   if (!client) {
     showError(ctx, 400, 'unknown_client');
@@ -72,25 +77,41 @@ export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow
   return { uid, interaction, client: publicClient, path: `${INTERACTION_PATH}/${uid}`, csrf: csrfToken(parts.cookieKeys, uid) };
 }
 
+function gone(ctx: Koa.Context, uid: string): void {
+  const outcome = outcomeOf(ctx, uid);
+  if (outcome) showFinished(ctx, outcome);
+  else showError(ctx, 400, 'expired');
+}
+
 export type ErrorKind =
   | 'expired'
   | 'unknown_client'
   | 'redirect_uri'
   | 'request'
   | 'characters'
+  | 'unsupported'
+  | 'scope'
+  | 'unauthorized_client'
+  | 'access_denied'
   | 'csrf'
   | 'server'
   | 'unavailable'
   | 'sso_expired';
 
-/** The flow's error page, in the person's language; `detail` is shown for malformed requests only. */
-export function showError(ctx: Koa.Context, status: number, kind: ErrorKind, params: Params = {}): void {
+/**
+ * The flow's error page, in the person's language, with the request id for
+ * support. `detail` is English written for developers (oidc-provider's
+ * error_description): shown on an English page only, never translated.
+ */
+export function showError(ctx: Koa.Context, status: number, kind: ErrorKind, options: { params?: Params; detail?: string } = {}): void {
   const t = text(ctx);
   ctx.status = status;
   ctx.render('error.njk', {
     status,
     heading: t(`error.${kind}.title`),
-    message: t(`error.${kind}.message`, params),
+    message: t(`error.${kind}.message`, options.params),
+    detail: ctx.state.lang === 'en' && options.detail ? t('error.detail', { detail: options.detail }) : undefined,
+    reference: ctx.state.requestId,
   });
 }
 

@@ -7,6 +7,7 @@ import { isStorableText, showText } from '../store/index.ts';
 import type { Params } from '../web/i18n.ts';
 import { knownDevice, rememberDevice } from './device.ts';
 import { chooseTenant, renderDomain } from './domain.ts';
+import { recordStep } from './finished.ts';
 import { checkCsrf, type Flow, type FlowParts, field, finish, formOf, openFlow, text } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
 
@@ -175,6 +176,7 @@ export async function submitLogin(ctx: Koa.Context, parts: FlowParts): Promise<v
     },
     'signed in',
   );
+  recordStep(ctx, flow, 'signed_in');
   await finish(ctx, parts, { login: { accountId: accountIdFor(tenant.id, row.id), remember: false } }, false);
 }
 
@@ -210,5 +212,16 @@ export function renderLogin(ctx: Koa.Context, step: SignInStep, model: { userNam
     domain,
     userName: model.userName ?? '',
     error: model.error,
+    focus: focusOf(model, sso !== undefined),
   });
+}
+
+/**
+ * Where the cursor starts, without JavaScript (autofocus): after a refusal
+ * the password field, which the person retypes (the username is kept), or
+ * the username when there is none; else the first thing to do on the page.
+ */
+function focusOf(model: { userName?: string; error?: string }, sso: boolean): 'username' | 'password' | 'sso' {
+  if (model.error) return model.userName ? 'password' : 'username';
+  return sso ? 'sso' : 'username';
 }

@@ -23,6 +23,6 @@ export function refuseUnstorableParameters(log: Logger): Koa.Middleware {
     // `state`, or `state[1]` when it was repeated: the parameter is the name before any index.
     const parameter = where.replace(/\[\d+\]$/, '');
     log.info({ requestId: ctx.state.requestId, parameter }, 'authorize refused: a parameter holds NUL or an unpaired surrogate');
-    showError(ctx, 400, 'characters', { parameter });
+    showError(ctx, 400, 'characters', { params: { parameter } });
   };
 }

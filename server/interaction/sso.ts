@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type Koa from 'koa';
 import { accountIdFor, INTERACTION_PATH } from '../oauth/index.ts';
 import { SSO_CALLBACK_PATH, type SsoRefusal } from '../sso/index.ts';
+import { recordStep } from './finished.ts';
 import { type FlowParts, finish, formOf, openFlow, showError, text } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
 import { renderLogin, signInStep } from './login.ts';
@@ -81,6 +82,7 @@ export async function returnFromSso(ctx: Koa.Context, parts: FlowParts): Promise
       { requestId: ctx.state.requestId, tenantId: outcome.tenantId, userId: outcome.userId, clientId: flow.client.id, method: 'sso' },
       'signed in',
     );
+    recordStep(ctx, flow, 'signed_in');
     await finish(ctx, parts, { login: { accountId: accountIdFor(outcome.tenantId, outcome.userId), remember: false } }, false);
     return;
   }

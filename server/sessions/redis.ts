@@ -47,6 +47,18 @@ interface Scripts {
   slcThrottleClear(key: string, nowMs: string): Promise<[number, string[]]>;
 }
 
+/**
+ * Lua that sets `now` (epoch ms) from ARGV[i], or from Redis's own clock
+ * where ARGV[i] is empty (no clock given).
+ */
+function nowFrom(i: number): string {
+  return `local now = tonumber(ARGV[${i}])
+    if ARGV[${i}] == '' then
+      local t = redis.call('TIME')
+      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end`;
+}
+
 const SCRIPTS: Record<keyof Scripts, string> = {
   // `consumed` survives a re-save: a consumed code never becomes usable again.
   slcUpsert: `
@@ -78,11 +90,7 @@ const SCRIPTS: Record<keyof Scripts, string> = {
   // DEL. Without a clock given (ARGV now empty), Redis's own clock: instances
   // with skewed clocks still agree on windows and pauses.
   slcThrottleAttempt: `
-    local now = tonumber(ARGV[2])
-    if ARGV[2] == '' then
-      local t = redis.call('TIME')
-      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    end
+    ${nowFrom(2)}
     local m = ARGV[1]
     local h = redis.call('HMGET', KEYS[1], m .. '|f', m .. '|w', m .. '|l')
     local failures = tonumber(h[1]) or 0
@@ -108,20 +116,12 @@ const SCRIPTS: Record<keyof Scripts, string> = {
     if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
     return {now, 1, failures, window_ends, paused_until}`,
   slcThrottleState: `
-    local now = tonumber(ARGV[2])
-    if ARGV[2] == '' then
-      local t = redis.call('TIME')
-      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    end
+    ${nowFrom(2)}
     local m = ARGV[1]
     local h = redis.call('HMGET', KEYS[1], m .. '|f', m .. '|w', m .. '|l')
     return {now, tonumber(h[1]) or 0, tonumber(h[2]) or 0, tonumber(h[3]) or 0}`,
   slcThrottleClear: `
-    local now = tonumber(ARGV[1])
-    if ARGV[1] == '' then
-      local t = redis.call('TIME')
-      now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-    end
+    ${nowFrom(1)}
     local all = redis.call('HGETALL', KEYS[1])
     redis.call('DEL', KEYS[1])
     return {now, all}`,

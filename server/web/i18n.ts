@@ -29,6 +29,10 @@ export function i18n<Key extends string>(catalogues: Catalogues<Key>): Koa.Middl
     // parsing Accept-Language on each of their requests showed in profiles.
     let lang: Language | undefined;
     let t: Translate | undefined;
+    const choose = (chosen: Language) => {
+      lang = chosen;
+      t = undefined;
+    };
     const language = () => {
       lang ??= (ctx.acceptsLanguages([...LANGUAGES]) || LANGUAGES[0]) as Language;
       return lang;
@@ -40,9 +44,30 @@ export function i18n<Key extends string>(catalogues: Catalogues<Key>): Koa.Middl
     Object.defineProperties(ctx.state, {
       lang: { get: language, enumerable: true, configurable: true },
       t: { get: translate, enumerable: true, configurable: true },
+      [CHOOSE]: { value: choose, enumerable: false, configurable: true },
     });
     await next();
   };
+}
+
+const CHOOSE = Symbol('choose the page language');
+
+/**
+ * The language a flow asked for (OpenID Connect's `ui_locales`, space
+ * separated, most preferred first) wins over Accept-Language when we speak
+ * one of them; otherwise nothing changes.
+ */
+export function preferLanguage(ctx: Koa.Context, uiLocales: unknown): void {
+  if (typeof uiLocales !== 'string' || uiLocales.length > 200) return;
+  const choose = (ctx.state as unknown as Record<symbol, ((lang: Language) => void) | undefined>)[CHOOSE];
+  for (const tag of uiLocales.split(/\s+/)) {
+    const primary = tag.toLowerCase().split('-')[0];
+    const known = LANGUAGES.find((lang) => lang === primary);
+    if (known) {
+      choose?.(known);
+      return;
+    }
+  }
 }
 
 export function translator<Key extends string>(messages: Record<Key, string>, fallback: Record<Key, string>): Translate<Key> {

@@ -103,24 +103,27 @@ export interface Backend {
   start(env?: Record<string, string>): Promise<TestService>;
 }
 
+/** The real app on a PostgreSQL database of its own (and `env`); `stop()` also drops the database. */
+export async function startOnFreshPostgres(env: Record<string, string | undefined> = {}): Promise<TestService> {
+  const database = await freshPostgresUrl();
+  const service = await startService({ ...env, DATABASE_URL: database.url });
+  const stop = service.stop;
+  return {
+    ...service,
+    async stop(graceMs?: number) {
+      await stop(graceMs);
+      await database.drop();
+    },
+  };
+}
+
 /** Every SCIM suite runs on the embedded SQLite store, and on PostgreSQL when the run has one. */
 export const BACKENDS: Backend[] = [
   { name: 'SQLite', enabled: true, start: (env) => startService(env) },
   {
     name: 'PostgreSQL',
     enabled: Boolean(postgresUrl),
-    async start(env = {}) {
-      const database = await freshPostgresUrl();
-      const service = await startService({ ...env, DATABASE_URL: database.url });
-      const stop = service.stop;
-      return {
-        ...service,
-        async stop(graceMs?: number) {
-          await stop(graceMs);
-          await database.drop();
-        },
-      };
-    },
+    start: (env = {}) => startOnFreshPostgres(env),
   },
 ];
 

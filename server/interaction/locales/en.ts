@@ -71,6 +71,7 @@ export const en = {
   'sso.error.disabled_user': 'Your SecureLogin account is disabled. Ask your administrator to enable it in Microsoft Entra or SecureLogin.',
 
   'consent.title': 'Allow access',
+  'consent.refused.title': 'Access cannot be allowed',
   'consent.intro': '{client} asks for access to your SecureLogin tenant.',
   'consent.fact.client': 'Application',
   'consent.fact.tenant': 'Tenant',
@@ -99,7 +100,20 @@ export const en = {
   'error.redirect_uri.message':
     'The application asked to be sent back to an address that is not registered for it, so we stopped here. Ask your SecureLogin administrator to register that address.',
   'error.request.title': 'This request cannot be handled',
-  'error.request.message': 'The application sent a request SecureLogin cannot handle: {detail}.',
+  'error.request.message':
+    'The application that sent you here made a request SecureLogin cannot handle. Go back to it and try again; if this keeps happening, tell your SecureLogin administrator.',
+  'error.unsupported.title': 'This kind of sign-in is not supported',
+  'error.unsupported.message':
+    'The application that sent you here asked for a kind of sign-in SecureLogin does not offer. Tell your SecureLogin administrator which application it was.',
+  'error.scope.title': 'Access that cannot be given',
+  'error.scope.message':
+    'The application that sent you here asked for access SecureLogin does not give to it. Tell your SecureLogin administrator which application it was.',
+  'error.unauthorized_client.title': 'Application not allowed',
+  'error.unauthorized_client.message':
+    'The application that sent you here is not allowed to sign in this way. Ask your SecureLogin administrator to check its registration.',
+  'error.access_denied.title': 'Access denied',
+  'error.access_denied.message': 'Access was not allowed. Go back to the application you came from.',
+  'error.detail': 'Details for the application’s developer: {detail}.',
   'error.characters.title': 'This request cannot be handled',
   'error.characters.message':
     'The application sent a request whose {parameter} parameter contains a character SecureLogin cannot accept (U+0000, or half of a character). Go back to Microsoft Entra ID and click Authorize again.',
@@ -109,6 +123,15 @@ export const en = {
   'error.server.message': 'We could not finish this request. Please try again in a moment.',
   'error.sso_expired.title': 'This Microsoft sign-in cannot be continued',
   'error.sso_expired.message': 'It was used already, or it took too long. Go back to the application you came from and sign in again.',
+  'finished.allowed.title': 'Access was allowed',
+  'finished.allowed.message':
+    'This authorization is finished and access was allowed. There is nothing more to do here: close this tab, or go back to Microsoft Entra ID. You do not need to click Authorize again.',
+  'finished.app.title': 'You are signed in',
+  'finished.app.message':
+    'This sign-in is finished. There is nothing more to do here: close this tab and go back to the SecureLogin app you came from.',
+  'finished.denied.title': 'Access was denied',
+  'finished.denied.message':
+    'This authorization is finished: you denied access, so nothing was connected. To connect after all, go back to Microsoft Entra ID and click Authorize again.',
   'error.unavailable.title': 'Sign-in is temporarily unavailable',
   'error.unavailable.message': 'SecureLogin cannot reach one of its services right now. Nothing was lost: wait a minute, then try again.',
 } as const;
