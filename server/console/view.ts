@@ -66,5 +66,6 @@ export function showMessage(ctx: Koa.Context, status: number, kind: MessageKind,
     heading: t(`${kind}.title`),
     message: t(`${kind}.message`, options.params),
     again: options.again,
+    reference: ctx.state.requestId,
   });
 }

@@ -12,12 +12,12 @@ export const nl: Record<MessageKey, string> = {
   'signin.intro':
     'Beheerders van een SecureLogin-tenant zien hier hun Microsoft Entra-verbindingen: hun gezondheid, wat Entra doet, en een manier om er een te beëindigen.',
   'signin.submit': 'Aanmelden',
-  'signin.expired': 'Je consolesessie is beëindigd. Meld je opnieuw aan.',
-  'signin.signed_out': 'Je bent afgemeld.',
+  'signin.expired': 'Uw consolesessie is beëindigd. Meld u opnieuw aan.',
+  'signin.signed_out': 'U bent afgemeld.',
 
   'refused.title': 'De console is voor SecureLogin-beheerders',
   'refused.message':
-    'Je bent aangemeld als {user}, geen actieve beheerder van {tenant}. Vraag een SecureLogin-beheerder van je organisatie je beheerder te maken, of meld je aan met een beheerdersaccount.',
+    'U bent aangemeld als {user}, geen actieve beheerder van {tenant}. Vraag een SecureLogin-beheerder van uw organisatie u beheerder te maken, of meld u aan met een beheerdersaccount.',
   'refused.again': 'Aanmelden met een ander account',
   'failed.title': 'Aanmelden is niet voltooid',
   'failed.message': 'Het aanmelden is geannuleerd, verlopen of kon niet worden gecontroleerd. Begin opnieuw.',
