@@ -298,6 +298,69 @@ for (const deployment of DEPLOYMENTS) {
       }
     });
 
+    it('the activity page shows the cycle in words, searchable, filterable and paged newest first; the CLI shows the same', async () => {
+      const tenant = await provisioningTenant(service);
+      const { userIds, groupId } = await entraCycle(tenant.scim);
+      const conflict = await tenant.scim.post('/Users', entraUser('ada@example.com'));
+      expect(conflict.status).toBe(409);
+      const reference = conflict.headers.get('x-request-id')!;
+      for (let i = 0; i < 45; i++) await tenant.scim.get(`/Users/${userIds[0]}`);
+      const { browser } = await consolePage(service, managerOf(tenant.seeded));
+
+      const entries = (html: string) =>
+        [...html.matchAll(/data-operation="([a-z_]+)" data-status="(\d+)" data-request="([^"]+)"/g)].map((m) => ({
+          operation: m[1],
+          status: Number(m[2]),
+          requestId: m[3],
+        }));
+      const first = await browser.get('/console/activity');
+      expect(first.status, excerpt(first.text)).toBe(200);
+      expect(entries(first.text)).toHaveLength(50);
+      expect(entries(first.text)[0].operation).toBe('read_user');
+      const older = /href="([^"]+)" id="activity-older"/.exec(first.text)![1].replace(/&amp;/g, '&');
+      const second = await browser.get(older);
+      const rest = entries(second.text);
+      expect(rest).toHaveLength(4);
+      expect(rest.at(-1)!.operation).toBe('test_connection');
+      expect(first.text).toContain('added 2 members to group');
+      expect(first.text).toContain('disabled user');
+      expect(second.text).toContain('Test Connection');
+
+      const byUser = entries((await browser.get('/console/activity?q=GRACE%40example.com')).text);
+      expect(byUser.map((e) => e.operation).sort()).toEqual(['create_user', 'disable_user']);
+      const byGroup = entries((await browser.get(`/console/activity?q=${groupId}`)).text);
+      expect(byGroup.map((e) => e.operation).sort()).toEqual(['add_members', 'create_group']);
+      const byReference = await browser.get(`/console/activity?q=${reference}`);
+      expect(entries(byReference.text)).toEqual([{ operation: 'create_user', status: 409, requestId: reference }]);
+      expect(byReference.text).toContain('uniqueness');
+      const refused = entries((await browser.get('/console/activity?outcome=client_error')).text);
+      expect(refused.map((e) => e.requestId)).toEqual([reference]);
+      const disabled = entries((await browser.get('/console/activity?operation=disable_user')).text);
+      expect(disabled).toHaveLength(1);
+      // Nonsense in the query is ignored, never a 500.
+      expect((await browser.get('/console/activity?after=%00%00&outcome=x&operation=y&q=%00')).status).toBe(200);
+
+      const cli = await secureloginInProcess(['activity', tenant.seeded.domain, '--ref', reference, '--json'], env);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(JSON.parse(cli.stdout)).toEqual([
+        expect.objectContaining({ request_id: reference, operation: 'create_user', scim_type: 'uniqueness' }),
+      ]);
+      const recent = await secureloginInProcess(
+        ['activity', tenant.seeded.domain, '--since', '1h', '--user', 'grace@example.com', '--json'],
+        env,
+      );
+      expect(
+        JSON.parse(recent.stdout)
+          .map((e: { operation: string }) => e.operation)
+          .sort(),
+      ).toEqual(['create_user', 'disable_user']);
+      const limited = await secureloginInProcess(['activity', tenant.seeded.domain, '--limit', '3'], env);
+      expect(limited.stdout.trim().split('\n')).toHaveLength(4);
+      const wrong = await secureloginInProcess(['activity', tenant.seeded.domain, '--since', 'yesterday'], env);
+      expect(wrong.code).toBe(2);
+      expect(wrong.stderr).toContain('--since takes a duration');
+    });
+
     it('the console speaks Dutch to a Dutch browser', async () => {
       const tenant = await provisioningTenant(service);
       const browser = new Browser(service.url, { headers: { 'accept-language': 'nl-NL,nl;q=0.9' } });

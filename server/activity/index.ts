@@ -13,6 +13,16 @@ export {
 } from './connections.ts';
 export { type Health, judge, type Outcomes, type Reason, type Verdict } from './health.ts';
 export { classify } from './operations.ts';
+export {
+  type ActivityPage,
+  type ActivityQuery,
+  isOperation,
+  isOutcome,
+  listActivity,
+  MAX_PAGE,
+  OUTCOMES,
+  type OutcomeClass,
+} from './queries.ts';
 export { createRecorder, type Recorder, type RecorderTuning } from './recorder.ts';
 export { recordScim } from './scim.ts';
 export { type ActivityEntry, OPERATIONS, type Operation } from './types.ts';

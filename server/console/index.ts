@@ -4,6 +4,7 @@ import type Koa from 'koa';
 import { findAccountById, findTenantById } from '../directory/index.ts';
 import { isUnavailable } from '../sessions/index.ts';
 import { UNAVAILABLE_RETRY_SECONDS } from '../store/index.ts';
+import { showActivity } from './activity.ts';
 import { ensureConsoleClient } from './client.ts';
 import { confirmRevoke, revoke, showConnections } from './connections.ts';
 import { CONSOLE_PATH, csrfMatches, endSession, openSession, sweepSessions } from './session.ts';
@@ -17,7 +18,8 @@ export type { ConsoleParts } from './view.ts';
 /**
  * The manager's console at {PUBLIC_URL}/console, in the order a manager
  * uses it: sign in (through the tenant's own sign-in at our provider),
- * the connections with their health, revoke one, sign out.
+ * the connections with their health, revoke one, the provisioning
+ * activity behind them, sign out.
  */
 export async function createConsole(parts: ConsoleParts): Promise<{ router: Router; close(): void }> {
   await ensureConsoleClient(parts.db, parts.config.publicUrl);
@@ -36,6 +38,7 @@ export async function createConsole(parts: ConsoleParts): Promise<{ router: Rout
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const csrf = checkCsrf(parts);
   router.get('/connections', manager, (ctx) => showConnections(ctx, parts));
+  router.get('/activity', manager, (ctx) => showActivity(ctx, parts));
   router.get('/connections/:grant/revoke', manager, (ctx) => confirmRevoke(ctx, parts));
   router.post('/connections/:grant/revoke', manager, form, csrf, (ctx) => revoke(ctx, parts));
   router.post('/logout', manager, form, csrf, (ctx) => signOut(ctx, parts));

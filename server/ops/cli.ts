@@ -3,6 +3,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { DirectoryError } from '../directory/index.ts';
 import { isStorableText, openStore, type Store, UNSTORABLE } from '../store/index.ts';
+import { activityCommand } from './activity.ts';
 import { clientCommands } from './client.ts';
 import { Cancelled, type Command, type Group, type Option, Refused, type Terminal, UsageError } from './command.ts';
 import { connectionCommands } from './connection.ts';
@@ -15,7 +16,7 @@ import { tenantCommands } from './tenant.ts';
 import { unblockCommand } from './unblock.ts';
 
 const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, connectionCommands, ssoCommands, keyCommands];
-const STANDALONE: Command[] = [unblockCommand, migrateCommand];
+const STANDALONE: Command[] = [activityCommand, unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;
