@@ -107,16 +107,23 @@ export async function createApp({ config, log, store, throttleClock, clock = Dat
   );
 
   let localUrl = config.publicUrl.origin;
-  const managerConsole = await createConsole({
-    config,
-    db: store.db,
-    log,
-    provider: oauth.provider,
-    Adapter: sessions.Adapter,
-    recorder,
-    localUrl: () => localUrl,
-    clock,
-  });
+  let managerConsole: Awaited<ReturnType<typeof createConsole>>;
+  try {
+    managerConsole = await createConsole({
+      config,
+      db: store.db,
+      log,
+      provider: oauth.provider,
+      Adapter: sessions.Adapter,
+      recorder,
+      localUrl: () => localUrl,
+      clock,
+    });
+  } catch (error) {
+    await recorder.close();
+    await sessions.close();
+    throw error;
+  }
   koa.use(managerConsole.router.routes()).use(managerConsole.router.allowedMethods());
 
   koa.use(refuseUnstorableParameters(log));

@@ -201,7 +201,8 @@ for (const deployment of DEPLOYMENTS) {
       await entraCycle(tenant.scim);
       const listed = await cli(['connection', 'list', tenant.seeded.domain, '--json']);
       const grantId = JSON.parse(listed.stdout)[0].grant_id;
-      const revoked = await cli(['connection', 'revoke', grantId, '--json']);
+      // A grant id may begin with "-", so it goes after "--", as the help says.
+      const revoked = await cli(['connection', 'revoke', '--json', '--', grantId]);
       expect(revoked.code, revoked.stderr).toBe(0);
       expect(JSON.parse(revoked.stdout)).toMatchObject({ grant_id: grantId, health: 'revoked', revoked_by: 'cli' });
 
@@ -214,7 +215,10 @@ for (const deployment of DEPLOYMENTS) {
       expect(unknown.code).toBe(1);
       expect(unknown.stderr.trim().split('\n')).toHaveLength(1);
       expect(unknown.stderr).toContain('no connection has the grant id no-such-grant');
-      const again = await cli(['connection', 'revoke', grantId]);
+      const again = await cli(['connection', 'revoke', '--', grantId]);
+      const dashed = await cli(['connection', 'revoke', '-AbC']);
+      expect(dashed.code).toBe(2);
+      expect(dashed.stderr).toContain('goes after --');
       expect(again.code).toBe(1);
       expect(again.stderr).toContain('already revoked');
     });

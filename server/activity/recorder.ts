@@ -1,6 +1,6 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { Logger } from '../log.ts';
-import type { Database } from '../store/index.ts';
+import { type Database, isStoreUnavailable } from '../store/index.ts';
 import type { ScimActivityTable } from '../store/schema.ts';
 import type { ActivityEntry } from './types.ts';
 
@@ -73,7 +73,9 @@ export function createRecorder(parts: { db: Kysely<Database>; log: Logger; reten
       try {
         await db.insertInto('scim_activity').values(batch.map(row)).execute();
       } catch (error) {
-        if (!failing) log.warn({ err: error, waiting: buffer.length }, 'writing the SCIM activity record failed; will retry');
+        // A store that does not answer is logged once per outage, by its watch (store/outages.ts).
+        if (isStoreUnavailable(error)) log.debug({ err: error, waiting: buffer.length }, 'SCIM activity record waits for the store');
+        else if (!failing) log.warn({ err: error, waiting: buffer.length }, 'writing the SCIM activity record failed; will retry');
         failing = true;
         return;
       }
@@ -108,7 +110,9 @@ export function createRecorder(parts: { db: Kysely<Database>; log: Logger; reten
   let pruning: Promise<unknown> = Promise.resolve();
   const pruneTimer = setInterval(
     () => {
-      pruning = prune().catch((error) => log.warn({ err: error }, 'pruning the SCIM activity record failed; will retry'));
+      pruning = prune().catch((error) =>
+        isStoreUnavailable(error) ? undefined : log.warn({ err: error }, 'pruning the SCIM activity record failed; will retry'),
+      );
     },
     tuning.pruneIntervalMs ?? 10 * 60_000,
   );

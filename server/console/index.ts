@@ -44,7 +44,10 @@ export async function createConsole(parts: ConsoleParts): Promise<{ router: Rout
   router.post('/logout', manager, form, csrf, (ctx) => signOut(ctx, parts));
 
   const sweep = setInterval(
-    () => void sweepSessions(parts.db, parts.clock()).catch((error) => parts.log.warn({ err: error }, 'sweeping console sessions failed')),
+    () =>
+      void sweepSessions(parts.db, parts.clock()).catch((error) =>
+        isUnavailable(error) ? undefined : parts.log.warn({ err: error }, 'sweeping console sessions failed'),
+      ),
     10 * 60_000,
   );
   sweep.unref();

@@ -84,17 +84,24 @@ export async function finishSignIn(ctx: Koa.Context, parts: ConsoleParts): Promi
     );
     return showMessage(ctx, 400, 'failed', { again: true });
   }
-  const answer = await fetch(new URL('/oauth/token', parts.localUrl()), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: consoleRedirectUri(parts.config.publicUrl),
-      client_id: CONSOLE_CLIENT_ID,
-      code_verifier: pending.verifier,
-    }),
-  });
+  let answer: Response;
+  try {
+    answer = await fetch(new URL('/oauth/token', parts.localUrl()), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: consoleRedirectUri(parts.config.publicUrl),
+        client_id: CONSOLE_CLIENT_ID,
+        code_verifier: pending.verifier,
+      }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    parts.log.error({ err: error, requestId: ctx.state.requestId }, 'console sign-in: the token endpoint did not answer');
+    return showMessage(ctx, 503, 'unavailable');
+  }
   const tokens = (await answer.json().catch(() => ({}))) as { id_token?: unknown; access_token?: unknown; error?: unknown };
   const claims = idTokenClaims(tokens.id_token);
   if (

@@ -168,7 +168,12 @@ function checkText(command: Command, positionals: string[], values: Record<strin
 
 function explainParseError(error: Error & { code?: string }): string {
   const option = /'(-[^' ]+)/.exec(error.message)?.[1] ?? 'option';
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  // A grant id is random base64url and may begin with "-": it must follow "--" to be read as an argument.
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return option.startsWith('--')
+      ? `unknown option ${option}`
+      : `unknown option ${option}; an argument that begins with "-" goes after --`;
+  }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     return /does not take an argument/.test(error.message) ? `option ${option} takes no value` : `option ${option} needs a value`;
   }

@@ -65,7 +65,9 @@ const revoke: Command = {
   name: 'revoke',
   summary: 'End an Entra connection at once (its grant and every token of it)',
   args: ['grant-id'],
-  details: "Entra's next SCIM request gets 401 and its next refresh invalid_grant. The grant id is in `connection list`.",
+  details:
+    "Entra's next SCIM request gets 401 and its next refresh invalid_grant. The grant id is in `connection list`;\n" +
+    'one that begins with "-" goes after --: securelogin connection revoke -- -AbC…',
   async run(invocation) {
     const grantId = invocation.args['grant-id']!;
     const revoked = await withSessions(invocation, async (sessions) => {
