@@ -5,17 +5,24 @@ import { type Account, findTenantById, type Tenant } from '../directory/index.ts
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
+import { SCIM_TOKEN_PREFIX, scimTokenStanding } from '../tokens/index.ts';
 import { parseAccountId } from './accounts.ts';
+
+/** How the caller got in: each is checked against the directory on every request. */
+export type Credential =
+  /** Entra's Authorize flow: a manager allowed access. */
+  | { kind: 'authorize'; client: { id: string; name: string }; manager: Account; grantId: string }
+  /** The client credentials grant: a client bound to the tenant, no user. */
+  | { kind: 'client_credentials'; client: { id: string; name: string } }
+  /** A long-lived SCIM token (`securelogin token add`). */
+  | { kind: 'scim_token'; token: { id: string; name: string } };
 
 /** What a verified access token means, for the resource it unlocks. */
 export interface Auth {
   /** The one tenant this token may touch. */
   tenant: Tenant;
-  client: { id: string; name: string };
-  /** The manager who allowed access; still active and still a manager. */
-  manager: Account;
   scopes: string[];
-  grantId: string;
+  credential: Credential;
 }
 
 export interface BearerOptions {
@@ -68,34 +75,58 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
     };
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
     if (!match) return invalid('malformed');
+    const presented = match[1];
 
     // A store that does not answer throws from these lookups rather than
     // finding nothing, and the caller answers 503: an outage must never read
     // as an invalid token (Entra quarantines a job that gets 401s).
-    const token = await provider.AccessToken.find(match[1]);
+    if (presented.startsWith(SCIM_TOKEN_PREFIX)) {
+      // A SCIM token opens its tenant's SCIM API and nothing else: it is never an OAuth token, so it carries every SCIM scope.
+      const standing = await scimTokenStanding(db, presented);
+      if ('refused' in standing) return invalid(`SCIM token ${standing.refused}`, { scimTokenId: standing.tokenId });
+      const { id, name } = standing.scimToken;
+      ctx.state.auth = { tenant: standing.tenant, scopes: [options.scope], credential: { kind: 'scim_token', token: { id, name } } };
+      return next();
+    }
+
+    // An Authorize token, or else one of the client credentials grant (another model, the same opaque format).
+    const token = (await provider.AccessToken.find(presented)) ?? (await provider.ClientCredentials.find(presented));
     if (!token || token.isExpired) return invalid('unknown or expired');
     const audience = options.audience();
     const aud = (token as unknown as { aud?: string | string[] }).aud;
     if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return invalid('audience', { clientId: token.clientId });
-    if (!token.grantId || !(await provider.Grant.find(token.grantId))) return invalid('grant revoked', { clientId: token.clientId });
-
-    const account = parseAccountId(token.accountId);
     const clientId = token.clientId;
-    if (!account || !clientId) return invalid('account or client id', { clientId });
-    const standing = await standingFor(db, account.tenantId, account.userId, clientId);
-    if ('refused' in standing) return invalid(standing.refused, { clientId, tenantId: account.tenantId });
+    if (!clientId) return invalid('client id');
+
+    let tenant: Tenant;
+    let credential: Credential;
+    if (token instanceof provider.ClientCredentials) {
+      const standing = await clientStandingFor(db, clientId);
+      if ('refused' in standing) return invalid(standing.refused, { clientId });
+      tenant = standing.tenant;
+      credential = { kind: 'client_credentials', client: standing.client };
+    } else {
+      const grantId = (token as { grantId?: string }).grantId;
+      if (!grantId || !(await provider.Grant.find(grantId))) return invalid('grant revoked', { clientId });
+      const account = parseAccountId((token as { accountId?: string }).accountId);
+      if (!account) return invalid('account id', { clientId });
+      const standing = await standingFor(db, account.tenantId, account.userId, clientId);
+      if ('refused' in standing) return invalid(standing.refused, { clientId, tenantId: account.tenantId });
+      tenant = standing.tenant;
+      credential = { kind: 'authorize', client: standing.client, manager: standing.manager, grantId };
+    }
 
     const scopes = [...token.scopes];
     if (!scopes.includes(options.scope)) {
       return refuse(ctx, { status: 403, error: 'insufficient_scope', description: `the access token lacks the scope ${options.scope}` });
     }
 
-    ctx.state.auth = { tenant: standing.tenant, client: standing.client, manager: standing.manager, scopes, grantId: token.grantId };
+    ctx.state.auth = { tenant, scopes, credential };
     await next();
   };
 }
 
-type Standing = { refused: string } | { tenant: Tenant; client: Auth['client']; manager: Account };
+type Standing = { refused: string } | { tenant: Tenant; client: { id: string; name: string }; manager: Account };
 
 // The token check runs on every SCIM request: its queries are compiled once
 // (server/store/prepared.ts) and kept free of joins and sorts, which SQLite
@@ -139,6 +170,25 @@ async function standingFor(db: Kysely<Database>, tenantId: string, userId: strin
       hasPassword: Boolean(row.has_password),
     },
   };
+}
+
+// A client credentials token has no user: the client itself must still be
+// there, still of that grant, still bound to a tenant that is enabled.
+const clientStandingQuery = prepare((db: Kysely<Database>, v: { clientId: string }) =>
+  db.selectFrom('clients').select(['name', 'tenant_id', 'grant_type']).where('id', '=', v.clientId),
+);
+
+async function clientStandingFor(
+  db: Kysely<Database>,
+  clientId: string,
+): Promise<{ refused: string } | { tenant: Tenant; client: { id: string; name: string } }> {
+  const row = await clientStandingQuery.first(db, { clientId });
+  if (!row) return { refused: 'client removed' };
+  if (row.grant_type !== 'client_credentials' || row.tenant_id === null) return { refused: 'client not of the client credentials grant' };
+  const tenant = await findTenantById(db, row.tenant_id);
+  if (!tenant || tenant.domains.length === 0) return { refused: 'tenant removed' };
+  if (tenant.disabled) return { refused: 'tenant disabled' };
+  return { tenant, client: { id: clientId, name: row.name } };
 }
 
 function scimError(ctx: Koa.Context, refusal: Refusal): void {

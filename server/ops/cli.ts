@@ -11,9 +11,10 @@ import { managerCommands } from './manager.ts';
 import { migrateCommand } from './migrate.ts';
 import { ssoCommands } from './sso.ts';
 import { tenantCommands } from './tenant.ts';
+import { tokenCommands } from './token.ts';
 import { unblockCommand } from './unblock.ts';
 
-const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands];
+const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands, tokenCommands];
 const STANDALONE: Command[] = [unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
