@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import Provider, { type Adapter, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { APP_CLAIMS, appClaims, appRefusal } from '../apps/index.ts';
 import type { Config } from '../config.ts';
-import { secretMatchesAny } from '../directory/index.ts';
+import { findTenantById, secretMatchesAny } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
 import { parseAccountId, standingOf } from './accounts.ts';
@@ -117,13 +117,20 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
         // An app's access token is for userinfo (no audience); only Entra's client reaches SCIM.
         defaultResource: (_ctx, client) => (clientFacts(client).kind === 'app' ? undefined : resource()),
         useGrantedResource: () => true,
-        getResourceServerInfo: (ctx, indicator, client) => {
-          if (indicator !== resource() || clientFacts(client).kind === 'app') throw new errors.InvalidTarget();
-          // Entra asks for a client credentials token without a scope; the
-          // grant keeps only the scopes asked for, so the SCIM scope is asked
-          // for on its behalf (this runs before the grant reads the scope).
+        getResourceServerInfo: async (ctx, indicator, client) => {
+          const facts = clientFacts(client);
+          if (indicator !== resource() || facts.kind === 'app') throw new errors.InvalidTarget();
           const params = (ctx as KoaContextWithOIDC).oidc?.params;
-          if (params?.grant_type === 'client_credentials' && !params.scope) params.scope = SCIM_SCOPE;
+          if (params?.grant_type === 'client_credentials') {
+            // No person stands behind this token: the client's tenant must be enabled when it is issued (and at every use, bearer.ts).
+            const tenant = facts.tenantId === null ? undefined : await fromDirectory(() => findTenantById(db, facts.tenantId!));
+            if (!tenant) throw new errors.UnauthorizedClient('the tenant was removed');
+            if (tenant.disabled) throw new errors.UnauthorizedClient('the tenant is disabled');
+            // Entra asks for a client credentials token without a scope; the
+            // grant keeps only the scopes asked for, so the SCIM scope is asked
+            // for on its behalf (this runs before the grant reads the scope).
+            if (!params.scope) params.scope = SCIM_SCOPE;
+          }
           return { scope: SCIM_SCOPE, audience: resource(), accessTokenTTL: config.accessTokenTtl, accessTokenFormat: 'opaque' };
         },
       },
