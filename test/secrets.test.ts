@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addManager, findTenantByDomain, secretsExpiringWithin, setTenantDisabled } from '../server/directory/index.ts';
 import { tenantCredentials } from '../server/tokens/index.ts';
-import { authorizeSeeded, refresh, seedTenant, send } from './support/authorize.ts';
+import { authorizeSeeded, introspect, refresh, seedTenant, send } from './support/authorize.ts';
 import { eventually } from './support/eventually.ts';
 import {
   CapturedLog,
@@ -214,7 +214,9 @@ for (const deployment of deployments(12)) {
       const token = String((await clientCredentialsToken(service, client)).body.access_token);
       issued.push(token);
       expect((await testConnection(service, token)).status).toBe(200);
+      expect((await introspect(service, { ...client, token })).body).toMatchObject({ active: true, scope: 'scim' });
       await setTenantDisabled(service.store.db, domain, true);
+      expect((await introspect(service, { ...client, token })).body).toEqual({ active: false });
       const disabled = await testConnection(service, token);
       expect(disabled.status).toBe(401);
       expect(disabled.headers.get('www-authenticate')).toContain('invalid_token');

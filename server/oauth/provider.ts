@@ -104,7 +104,11 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
         allowedPolicy: async (ctx, client, token) => {
           if (token.clientId !== client.clientId) return false;
           const { accountId } = token as { accountId?: string };
-          return accountId === undefined || inGoodStanding(ctx, accountId, client);
+          if (accountId !== undefined) return inGoodStanding(ctx, accountId, client);
+          // A client credentials token has no user: its client's tenant must still be enabled.
+          const { tenantId } = clientFacts(client);
+          const tenant = tenantId === null ? undefined : await fromDirectory(() => findTenantById(db, tenantId));
+          return tenantId === null || (tenant !== undefined && !tenant.disabled);
         },
       },
       revocation: {
