@@ -228,7 +228,7 @@ function groupHelp(group: Group): string {
 function topHelp(): string {
   const rows = [...GROUPS.flatMap((g) => commandRows(g.name, g.commands)), ...commandRows('', STANDALONE)];
   return [
-    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients, keys).',
+    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients, SCIM tokens, keys).',
     '',
     'Usage: npx securelogin <command> [arguments] [options]',
     '',

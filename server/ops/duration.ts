@@ -18,7 +18,7 @@ export function parseDuration(option: string, value: string): number {
 /** Seconds as the shortest exact duration: 3600 → 1h, 604800 → 7d. */
 export function formatDuration(seconds: number): string {
   if (seconds === 0) return '0';
-  for (const unit of ['y', 'w', 'd', 'h', 'm'] as const) {
+  for (const unit of ['y', 'd', 'h', 'm'] as const) {
     if (seconds % UNITS[unit] === 0) return `${seconds / UNITS[unit]}${unit}`;
   }
   return `${seconds}s`;
