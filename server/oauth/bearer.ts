@@ -7,6 +7,7 @@ import type { Database } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
 import { SCIM_TOKEN_PREFIX, scimTokenStanding } from '../tokens/index.ts';
 import { parseAccountId } from './accounts.ts';
+import { SCIM_SCOPE } from './provider.ts';
 
 /** How the caller got in: each is checked against the directory on every request. */
 export type Credential =
@@ -50,6 +51,9 @@ export interface Refusal {
  * for `audience`, unexpired, unrevoked, with `scope`; and its tenant, client
  * and manager must still be in good standing in the directory, which is read
  * on every request (one indexed query) so that every instance agrees at once.
+ * Three kinds of token pass: an Authorize access token (a manager allowed
+ * it), a client credentials access token (its client bound to the tenant,
+ * no user) and a SCIM token (`slc_scim_…`, bound to the tenant).
  */
 export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, options: BearerOptions): Koa.Middleware {
   const respond = options.respond ?? scimError;
@@ -69,62 +73,66 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
     if (!/^Bearer(\s|$)/i.test(header)) {
       return refuse(ctx, { status: 401, description: 'a Bearer access token is required' });
     }
-    const invalid = (why: string, detail: Record<string, unknown> = {}) => {
-      log.info({ requestId: ctx.state.requestId, why, ...detail }, 'access token refused');
-      refuse(ctx, { status: 401, error: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
-    };
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!match) return invalid('malformed');
-    const presented = match[1];
-
     // A store that does not answer throws from these lookups rather than
     // finding nothing, and the caller answers 503: an outage must never read
     // as an invalid token (Entra quarantines a job that gets 401s).
-    if (presented.startsWith(SCIM_TOKEN_PREFIX)) {
-      // A SCIM token opens its tenant's SCIM API and nothing else: it is never an OAuth token, so it carries every SCIM scope.
-      const standing = await scimTokenStanding(db, presented);
-      if ('refused' in standing) return invalid(`SCIM token ${standing.refused}`, { scimTokenId: standing.tokenId });
-      const { id, name } = standing.scimToken;
-      ctx.state.auth = { tenant: standing.tenant, scopes: [options.scope], credential: { kind: 'scim_token', token: { id, name } } };
-      return next();
+    const checked = !match
+      ? { refused: 'malformed' }
+      : match[1].startsWith(SCIM_TOKEN_PREFIX)
+        ? await scimToken(match[1])
+        : await accessToken(match[1]);
+    if ('refused' in checked) {
+      log.info({ requestId: ctx.state.requestId, why: checked.refused, ...checked.detail }, 'access token refused');
+      return refuse(ctx, { status: 401, error: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
     }
-
-    // An Authorize token, or else one of the client credentials grant (another model, the same opaque format).
-    const token = (await provider.AccessToken.find(presented)) ?? (await provider.ClientCredentials.find(presented));
-    if (!token || token.isExpired) return invalid('unknown or expired');
-    const audience = options.audience();
-    const aud = (token as unknown as { aud?: string | string[] }).aud;
-    if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return invalid('audience', { clientId: token.clientId });
-    const clientId = token.clientId;
-    if (!clientId) return invalid('client id');
-
-    let tenant: Tenant;
-    let credential: Credential;
-    if (token instanceof provider.ClientCredentials) {
-      const standing = await clientStandingFor(db, clientId);
-      if ('refused' in standing) return invalid(standing.refused, { clientId });
-      tenant = standing.tenant;
-      credential = { kind: 'client_credentials', client: standing.client };
-    } else {
-      const grantId = (token as { grantId?: string }).grantId;
-      if (!grantId || !(await provider.Grant.find(grantId))) return invalid('grant revoked', { clientId });
-      const account = parseAccountId((token as { accountId?: string }).accountId);
-      if (!account) return invalid('account id', { clientId });
-      const standing = await standingFor(db, account.tenantId, account.userId, clientId);
-      if ('refused' in standing) return invalid(standing.refused, { clientId, tenantId: account.tenantId });
-      tenant = standing.tenant;
-      credential = { kind: 'authorize', client: standing.client, manager: standing.manager, grantId };
-    }
-
-    const scopes = [...token.scopes];
-    if (!scopes.includes(options.scope)) {
+    if (!checked.scopes.includes(options.scope)) {
       return refuse(ctx, { status: 403, error: 'insufficient_scope', description: `the access token lacks the scope ${options.scope}` });
     }
-
-    ctx.state.auth = { tenant, scopes, credential };
+    ctx.state.auth = checked;
     await next();
   };
+
+  /** An Authorize token, or else one of the client credentials grant (another model, the same opaque format). */
+  async function accessToken(value: string): Promise<Auth | Refused> {
+    const token = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
+    if (!token || token.isExpired) return { refused: 'unknown or expired' };
+    const clientId = token.clientId;
+    const audience = options.audience();
+    const aud = (token as unknown as { aud?: string | string[] }).aud;
+    if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return { refused: 'audience', detail: { clientId } };
+    if (!clientId) return { refused: 'client id' };
+    const scopes = [...token.scopes];
+
+    if (token instanceof provider.ClientCredentials) {
+      const standing = await clientStandingFor(db, clientId);
+      if ('refused' in standing) return { refused: standing.refused, detail: { clientId } };
+      return { tenant: standing.tenant, scopes, credential: { kind: 'client_credentials', client: standing.client } };
+    }
+    const grantId = (token as { grantId?: string }).grantId;
+    if (!grantId || !(await provider.Grant.find(grantId))) return { refused: 'grant revoked', detail: { clientId } };
+    const account = parseAccountId((token as { accountId?: string }).accountId);
+    if (!account) return { refused: 'account id', detail: { clientId } };
+    const standing = await standingFor(db, account.tenantId, account.userId, clientId);
+    if ('refused' in standing) return { refused: standing.refused, detail: { clientId, tenantId: account.tenantId } };
+    return {
+      tenant: standing.tenant,
+      scopes,
+      credential: { kind: 'authorize', client: standing.client, manager: standing.manager, grantId },
+    };
+  }
+
+  /** A SCIM token (`securelogin token add`): it opens its tenant's SCIM API and nothing else. */
+  async function scimToken(value: string): Promise<Auth | Refused> {
+    const standing = await scimTokenStanding(db, value);
+    if ('refused' in standing) return { refused: `SCIM token ${standing.refused}`, detail: { scimTokenId: standing.tokenId } };
+    const { id, name } = standing.scimToken;
+    return { tenant: standing.tenant, scopes: [SCIM_SCOPE], credential: { kind: 'scim_token', token: { id, name } } };
+  }
 }
+
+/** Why a token is refused, for the log (never the token). */
+type Refused = { refused: string; detail?: Record<string, unknown> };
 
 type Standing = { refused: string } | { tenant: Tenant; client: { id: string; name: string }; manager: Account };
 
