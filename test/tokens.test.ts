@@ -158,6 +158,9 @@ for (const deployment of deployments(13)) {
       expect(duration.code).toBe(2);
       expect(duration.stderr).toContain('--expires-in takes a duration such as 30m, 12h, 7d or 1y');
       expect((await operator(service, ['token', 'add', domain, '--expires-in', '0'])).code).toBe(2);
+      const far = await operator(service, ['token', 'add', domain, '--expires-in', '999999y']);
+      expect(far.code).toBe(2);
+      expect(far.stderr).toContain('at most 100y');
       const unknown = await operator(service, ['token', 'add', uniqueDomain('nobody')]);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toContain('no tenant has the domain');

@@ -12,8 +12,13 @@ export function parseDuration(option: string, value: string): number {
   if (!match || (match[2] === '' && Number(match[1]) !== 0)) {
     throw new UsageError(`--${option} takes a duration such as 30m, 12h, 7d or 1y, not "${value}"`);
   }
-  return Number(match[1]) * (UNITS[match[2]] ?? 0);
+  const seconds = Number(match[1]) * (UNITS[match[2]] ?? 0);
+  if (seconds > MAX_SECONDS) throw new UsageError(`--${option} is at most 100y, not "${value}"`);
+  return seconds;
 }
+
+// Far enough for any secret; beyond it a date would no longer be one a store keeps.
+const MAX_SECONDS = 100 * UNITS.y;
 
 /** Seconds as the shortest exact duration: 3600 → 1h, 604800 → 7d. */
 export function formatDuration(seconds: number): string {
