@@ -1,7 +1,21 @@
+import { createHash } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addManager, findTenantByDomain, secretsExpiringWithin, setTenantDisabled } from '../server/directory/index.ts';
+import {
+  addAppClient,
+  addClient,
+  addManager,
+  addTenant,
+  findClient,
+  findTenantByDomain,
+  secretMatchesAny,
+  secretsExpiringWithin,
+  setTenantDisabled,
+} from '../server/directory/index.ts';
+import { openStore } from '../server/store/index.ts';
 import { tenantCredentials } from '../server/tokens/index.ts';
 import { authorizeSeeded, introspect, refresh, seedTenant, send } from './support/authorize.ts';
+import { postgresUrl } from './support/backends.ts';
 import { eventually } from './support/eventually.ts';
 import {
   CapturedLog,
@@ -12,8 +26,9 @@ import {
   testConnection,
   uniqueDomain,
 } from './support/operator.ts';
+import { freshPostgresUrl } from './support/postgres.ts';
 import { entraUser, ScimClient } from './support/scim.ts';
-import type { TestService } from './support/service.ts';
+import { type TestService, tempDataDir } from './support/service.ts';
 
 /*
  * Client secrets that rotate without cutting Entra off, secrets that expire,
@@ -268,6 +283,52 @@ for (const deployment of deployments(12)) {
       expect(log.lines.length).toBeGreaterThan(0);
       expect(issued.length).toBeGreaterThan(10);
       expect(logHoldsNone(log, issued)).toBeUndefined();
+    });
+  });
+}
+
+// An operator upgrading keeps every client's secret: 0011_secrets moves each
+// stored hash into client_secrets. The store is put back the way 0010 left it
+// (the secret's hash on the clients row), with a client on it, and opened again.
+for (const engine of [
+  { name: 'SQLite', enabled: true },
+  { name: 'PostgreSQL', enabled: Boolean(postgresUrl) },
+]) {
+  describe.skipIf(!engine.enabled)(`upgrading to 0011_secrets (${engine.name})`, () => {
+    it("keeps each client's secret working, with its date, and a public app's none", async () => {
+      const database = engine.name === 'PostgreSQL' ? await freshPostgresUrl() : undefined;
+      const config = { dataDir: tempDataDir(), databaseUrl: database?.url };
+      try {
+        let store = await openStore(config);
+        const domain = uniqueDomain('upgrade');
+        await addTenant(store.db, domain, 'Upgrade');
+        const { client, clientSecret } = await addClient(store.db, { tenantDomain: domain });
+        const app = await addAppClient(store.db, { tenantDomain: domain, redirectUris: ['https://app.example/cb'], isPublic: true });
+        const hash = createHash('sha256').update(clientSecret).digest('hex');
+        const db = store.db as unknown as Kysely<any>;
+        await db.schema
+          .alterTable('clients')
+          .addColumn('secret_hash', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.updateTable('clients').set({ secret_hash: hash }).where('id', '=', client.id).execute();
+        await db.schema.dropTable('client_secrets').execute();
+        await db.schema.dropTable('scim_tokens').execute();
+        await db.schema.alterTable('clients').dropColumn('grant_type').execute();
+        await db.schema.alterTable('clients').dropColumn('access_token_ttl').execute();
+        await db.deleteFrom('schema_migrations').where('name', '=', '0011_secrets').execute();
+        await store.close();
+
+        store = await openStore(config);
+        const upgraded = await findClient(store.db, client.id);
+        expect(upgraded?.secretHashes).toEqual([hash]);
+        expect(secretMatchesAny(upgraded!.secretHashes, clientSecret)).toBe(true);
+        expect(upgraded?.secrets).toEqual([{ id: expect.any(String), createdAt: client.secretRotatedAt, expiresAt: null }]);
+        expect(upgraded).toMatchObject({ grant: 'authorization_code', tokenLifetime: null });
+        expect((await findClient(store.db, app.client.id))?.secrets).toEqual([]);
+        await store.close();
+      } finally {
+        await database?.drop();
+      }
     });
   });
 }
