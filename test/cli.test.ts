@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config.ts';
-import { findClient, findUserForSignIn, getTenant, secretMatches, verifyPassword } from '../server/directory/index.ts';
+import { findClient, findUserForSignIn, getTenant, secretMatchesAny, verifyPassword } from '../server/directory/index.ts';
 import { ADDRESS_THROTTLE, DEVICE_THROTTLE, STRANGER_THROTTLE } from '../server/interaction/index.ts';
 import { createLogger } from '../server/log.ts';
 import { addressCounter, deviceCounter, openSessions, strangersCounter } from '../server/sessions/index.ts';
@@ -210,6 +210,7 @@ describe('securelogin, from the first tenant to its removal', () => {
       redirect_uris: ['https://portal.azure.com/TokenAuthorize'],
       created_at: expect.any(String),
       secret_rotated_at: expect.any(String),
+      secrets: [{ id: expect.any(String), created_at: expect.any(String), expires_at: null }],
       authorization_url: `${PUBLIC_URL}/oauth/authorize`,
       token_url: `${PUBLIC_URL}/oauth/token`,
       tenant_url: `${PUBLIC_URL}/scim/v2`,
@@ -219,9 +220,9 @@ describe('securelogin, from the first tenant to its removal', () => {
 
     await withStore(dataDir, async (store) => {
       const stored = await findClient(store.db, clientId);
-      expect(stored?.secretHash).toBe(createHash('sha256').update(clientSecret).digest('hex'));
-      expect(secretMatches(stored!.secretHash, clientSecret)).toBe(true);
-      expect(secretMatches((await findClient(store.db, id))!.secretHash, secret)).toBe(true);
+      expect(stored?.secretHashes).toEqual([createHash('sha256').update(clientSecret).digest('hex')]);
+      expect(secretMatchesAny(stored!.secretHashes, clientSecret)).toBe(true);
+      expect(secretMatchesAny((await findClient(store.db, id))!.secretHashes, secret)).toBe(true);
     });
     // Not in the database, its journal or anywhere else in the data folder.
     for (const file of fs.readdirSync(dataDir)) {
@@ -259,13 +260,21 @@ describe('securelogin, from the first tenant to its removal', () => {
     expect(clients).toHaveLength(3);
     expect(clients.map((c: any) => c.tenant)).toEqual(['acme.example', 'acme.example', null]);
     for (const client of clients)
-      expect(Object.keys(client).sort()).toEqual(['client_id', 'created_at', 'name', 'redirect_uris', 'secret_rotated_at', 'tenant']);
+      expect(Object.keys(client).sort()).toEqual([
+        'client_id',
+        'created_at',
+        'name',
+        'redirect_uris',
+        'secret_rotated_at',
+        'secrets',
+        'tenant',
+      ]);
     expect(listed.stdout).not.toContain(clientSecret);
     expect(json(await run(['client', 'list', 'acme.example', '--json']))).toHaveLength(2);
   });
 
-  it('rotates a secret: the old one stops matching', async () => {
-    const rotated = json(await run(['client', 'rotate-secret', clientId, '--json']));
+  it('rotates a secret with --keep-old 0: the old one stops matching', async () => {
+    const rotated = json(await run(['client', 'rotate-secret', clientId, '--keep-old', '0', '--json']));
     expect(rotated).toMatchObject({
       client_id: clientId,
       tenant: 'acme.example',
@@ -274,8 +283,8 @@ describe('securelogin, from the first tenant to its removal', () => {
     expect(rotated.client_secret).not.toBe(clientSecret);
     await withStore(dataDir, async (store) => {
       const stored = await findClient(store.db, clientId);
-      expect(secretMatches(stored!.secretHash, rotated.client_secret)).toBe(true);
-      expect(secretMatches(stored!.secretHash, clientSecret)).toBe(false);
+      expect(secretMatchesAny(stored!.secretHashes, rotated.client_secret)).toBe(true);
+      expect(secretMatchesAny(stored!.secretHashes, clientSecret)).toBe(false);
     });
   });
 

@@ -22,8 +22,8 @@ async function startWithProbe(env: Record<string, string> = {}): Promise<Running
   const app = await createApp({ config, log: createLogger(config.logLevel), store });
   const probe = new Router();
   probe.get('/bearer-probe', app.oauth.bearer(), (ctx) => {
-    const { tenant, client, manager, scopes, grantId } = ctx.state.auth;
-    ctx.body = { tenant, client, manager, scopes, grantId };
+    const { tenant, scopes, credential } = ctx.state.auth;
+    ctx.body = { tenant, scopes, ...credential };
   });
   app.koa.use(probe.routes());
   const running = await listen(app, store, 0, '127.0.0.1');

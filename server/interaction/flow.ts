@@ -73,7 +73,7 @@ export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow
     showError(ctx, 400, 'unknown_client');
     return undefined;
   }
-  const { secretHash: _, ...publicClient } = client;
+  const { secretHashes: _, ...publicClient } = client;
   return { uid, interaction, client: publicClient, path: `${INTERACTION_PATH}/${uid}`, csrf: csrfToken(parts.cookieKeys, uid) };
 }
 

@@ -11,9 +11,10 @@ import { managerCommands } from './manager.ts';
 import { migrateCommand } from './migrate.ts';
 import { ssoCommands } from './sso.ts';
 import { tenantCommands } from './tenant.ts';
+import { tokenCommands } from './token.ts';
 import { unblockCommand } from './unblock.ts';
 
-const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands];
+const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands, tokenCommands];
 const STANDALONE: Command[] = [unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
@@ -227,7 +228,7 @@ function groupHelp(group: Group): string {
 function topHelp(): string {
   const rows = [...GROUPS.flatMap((g) => commandRows(g.name, g.commands)), ...commandRows('', STANDALONE)];
   return [
-    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients, keys).',
+    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients, SCIM tokens, keys).',
     '',
     'Usage: npx securelogin <command> [arguments] [options]',
     '',

@@ -12,7 +12,7 @@ import { readDirectly, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
 export type { Outages, OutageWatch } from './outages.ts';
-export type { Database } from './schema.ts';
+export type { ClientGrant, Database } from './schema.ts';
 export { findUnstorableText, isStorableText, showText, UNSTORABLE } from './text.ts';
 export type Dialect = 'sqlite' | 'postgres';
 
