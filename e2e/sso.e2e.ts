@@ -228,6 +228,8 @@ describe('Sign in with Microsoft in Chromium', () => {
     await page.goto(shown.sign_on_url);
     // No Go to domain page: the sign-on URL named the tenant.
     await seeHeading(page, 'Sign in to Contoso');
+    // Any user of the tenant signs in to an app, not only its managers.
+    expect(await page.locator('#login-intro').textContent()).toBe(`Sign in with your SecureLogin account for ${DOMAIN}.`);
     await keepScreenshot(page, 'sso-3-sign-on-url-lands-on-sign-in');
     lena = microsoftAccount(USER, 'Lena de Vries');
     entra.signInNext(lena);

@@ -385,6 +385,8 @@ for (const backend of BACKENDS) {
       const started = await browser.follow(launched);
       const login = await settle(browser, started);
       expect(login.page.status, excerpt(login.page.text)).toBe(200);
+      // Any user signs in to an app, not only a manager.
+      expect(textOf(login.page.text, 'login-intro')).toBe(`Sign in with your SecureLogin account for ${tenant.seeded.domain}.`);
       entra.signInNext(person(tid, 'lena@corp.example'));
       let hop = await submit(browser, login.page, 'sso-form');
       while (!hop.location!.startsWith(redirectUri)) hop = await browser.get(hop.location!);

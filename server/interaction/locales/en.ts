@@ -17,6 +17,7 @@ export const en = {
 
   'login.title': 'Sign in to {tenant}',
   'login.intro': 'Sign in with your SecureLogin manager account for {domain}.',
+  'login.intro.app': 'Sign in with your SecureLogin account for {domain}.',
   'login.username': 'Username',
   'login.password': 'Password',
   'login.submit': 'Sign in',

@@ -26,6 +26,7 @@ export const nl: Record<MessageKey, string> = {
 
   'login.title': 'Aanmelden bij {tenant}',
   'login.intro': 'Meld u aan met uw SecureLogin-beheerdersaccount voor {domain}.',
+  'login.intro.app': 'Meld u aan met uw SecureLogin-account voor {domain}.',
   'login.username': 'Gebruikersnaam',
   'login.password': 'Wachtwoord',
   'login.submit': 'Aanmelden',
