@@ -5,7 +5,7 @@ import { accountIdFor, INTERACTION_PATH } from '../oauth/index.ts';
 import { chooseLaunch, launchPath, SIGN_ON_PATH, SSO_CALLBACK_PATH, type SsoRefusal } from '../sso/index.ts';
 import { isStorableText, showText } from '../store/index.ts';
 import { recordStep } from './finished.ts';
-import { type FlowParts, finish, formOf, openFlow, showError, text } from './flow.ts';
+import { type FlowParts, finish, formOf, openFlow, showError, text, whenUnavailable } from './flow.ts';
 import type { MessageKey } from './locales/en.ts';
 import { renderLogin, signInStep } from './login.ts';
 
@@ -114,15 +114,14 @@ export async function returnFromSso(ctx: Koa.Context, parts: FlowParts): Promise
  */
 async function launchApp(ctx: Koa.Context, parts: FlowParts): Promise<void> {
   const typed = typeof ctx.query.domain === 'string' ? ctx.query.domain.slice(0, 300) : '';
-  const shown = showText(typed.trim()).slice(0, 100);
-  const tenant = await tenantOf(parts, typed);
-  if (!tenant) {
-    showError(ctx, 404, 'sign_on_tenant', { params: { domain: shown } });
+  const found = await tenantOf(parts, typed);
+  if (!found) {
+    showError(ctx, 404, 'sign_on_tenant', { params: { domain: showText(typed.trim()).slice(0, 100) } });
     return;
   }
+  const { tenant, domain } = found;
   const named = typeof ctx.query.client_id === 'string' ? ctx.query.client_id.slice(0, 200) : undefined;
   const choice = await chooseLaunch(parts.db, tenant.id, named);
-  const domain = normaliseDomain(typed);
   if (!choice.ok) {
     parts.log.info({ requestId: ctx.state.requestId, tenantId: tenant.id, reason: choice.reason }, 'sign-on URL refused: no app to launch');
     showError(ctx, choice.reason === 'several' ? 400 : 404, `sign_on_${choice.reason}`, { params: { domain } });
@@ -132,13 +131,17 @@ async function launchApp(ctx: Koa.Context, parts: FlowParts): Promise<void> {
   ctx.redirect(launchPath(choice.client, domain));
 }
 
-async function tenantOf(parts: FlowParts, typed: string): Promise<Tenant | undefined> {
+/** The tenant a sign-on URL names; undefined for a domain that cannot be one or that no tenant has. */
+async function tenantOf(parts: FlowParts, typed: string): Promise<{ tenant: Tenant; domain: string } | undefined> {
   if (typed.trim() === '' || !isStorableText(typed)) return undefined;
+  let domain: string;
   try {
-    return await findTenantByDomain(parts.db, normaliseDomain(typed));
+    domain = normaliseDomain(typed);
   } catch {
     return undefined;
   }
+  const tenant = await findTenantByDomain(parts.db, domain);
+  return tenant ? { tenant, domain } : undefined;
 }
 
 /**
@@ -149,6 +152,7 @@ async function tenantOf(parts: FlowParts, typed: string): Promise<Tenant | undef
  */
 export function ssoRoutes(parts: FlowParts): Router {
   const router = new Router();
+  router.use(whenUnavailable(parts));
   router.get(SIGN_ON_PATH, (ctx) => launchApp(ctx, parts));
   router.get(SSO_CALLBACK_PATH, async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
