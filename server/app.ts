@@ -8,7 +8,7 @@ import {
   interactionRoutes,
   refuseUnstorableParameters,
   renderAuthorizeError,
-  ssoCallbackRoutes,
+  ssoRoutes,
 } from './interaction/index.ts';
 import type { Logger } from './log.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
@@ -105,8 +105,8 @@ export async function createApp({ config, log, store, throttleClock }: AppParts)
   };
   const authorize = interactionRoutes(flowParts);
   koa.use(authorize.routes()).use(authorize.allowedMethods());
-  const ssoCallback = ssoCallbackRoutes(flowParts);
-  koa.use(ssoCallback.routes()).use(ssoCallback.allowedMethods());
+  const ssoPaths = ssoRoutes(flowParts);
+  koa.use(ssoPaths.routes()).use(ssoPaths.allowedMethods());
 
   return {
     koa,

@@ -96,7 +96,11 @@ export type ErrorKind =
   | 'csrf'
   | 'server'
   | 'unavailable'
-  | 'sso_expired';
+  | 'sso_expired'
+  | 'sign_on_tenant'
+  | 'sign_on_none'
+  | 'sign_on_several'
+  | 'sign_on_unknown';
 
 /**
  * The flow's error page, in the person's language, with the request id for

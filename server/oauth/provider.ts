@@ -85,8 +85,11 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
     claims: APP_CLAIMS,
     // An app reads the user's profile from its ID token; it need not call userinfo first.
     conformIdTokenClaims: false,
-    // Every app (public or confidential) proves its code with PKCE; Entra's provisioning client may.
-    pkce: { required: (_ctx, client) => clientFacts(client).kind === 'app' },
+    // A public app has only PKCE to prove the code is its own, so it must
+    // use it. A confidential app proves it with its secret and may leave PKCE
+    // out: a sign-on URL (Entra's My Apps, /sso/start) cannot carry a
+    // code_challenge. A challenge that was sent is always enforced.
+    pkce: { required: (_ctx, client) => clientFacts(client).kind === 'app' && client.tokenEndpointAuthMethod === 'none' },
     features: {
       devInteractions: { enabled: false },
       // Tokens are bearer tokens: Entra does not do DPoP.

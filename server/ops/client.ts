@@ -13,6 +13,7 @@ import {
   removeClient,
   rotateClientSecret,
 } from '../directory/index.ts';
+import { launchPath, signOnUrl } from '../sso/index.ts';
 import { now } from '../store/index.ts';
 import { type Command, type Group, table, UsageError } from './command.ts';
 import { formatDuration, parseDuration, roughSpan } from './duration.ts';
@@ -91,19 +92,15 @@ function clientCredentialsText(config: Config, client: Client, clientSecret: str
 /** What a SecureLogin app is configured with: the issuer, its scopes and the sign-on URL of a tenant. */
 export function appEndpoints(config: Pick<Config, 'publicUrl'>, client: Client, tenantDomain: string | null) {
   const base = config.publicUrl.origin;
-  const signOn = new URLSearchParams({
-    client_id: client.id,
-    response_type: 'code',
-    scope: 'openid profile email',
-    redirect_uri: client.redirectUris[0],
-    domain_hint: tenantDomain ?? '<domain>',
-  });
+  const domain = tenantDomain ?? '<domain>';
+  const placeholder = (url: string) => url.replaceAll('%3Cdomain%3E', '<domain>');
   return {
     issuer: base,
     discovery_url: `${base}/.well-known/openid-configuration`,
     scopes: [...APP_SCOPES],
-    // PKCE (S256) is required of every app; a URL for Entra's My Apps adds a code_challenge at launch.
-    sign_on_url: `${base}/oauth/authorize?${signOn.toString().replace('%3Cdomain%3E', '<domain>')}`,
+    // A confidential app is launched from Entra's My Apps by our /sso/start; a
+    // public one must start its own sign-in (PKCE), from this Authorize URL.
+    sign_on_url: placeholder(client.isPublic ? `${base}${launchPath(client, domain)}` : signOnUrl(config.publicUrl, domain, client.id)),
   };
 }
 
@@ -120,10 +117,12 @@ function appText(config: Config, client: Client, clientSecret: string | undefine
       : `  Client Secret      ${clientSecret}`,
     `  Redirect URIs      ${client.redirectUris.join(' ')}`,
     `  Scopes             ${urls.scopes.join(' ')} (offline_access with prompt=consent for a refresh token)`,
-    '  PKCE               required (S256)',
+    client.isPublic ? '  PKCE               required (S256)' : '  PKCE               optional (S256); a code_challenge sent is enforced',
     `  Claims             sub, name, given_name, family_name, email, preferred_username, ${DOMAIN_CLAIM}`,
     '',
-    `Sign-on URL (add state, nonce and a code_challenge): ${urls.sign_on_url}`,
+    client.isPublic
+      ? `Sign-on URL (add state, nonce and a code_challenge): ${urls.sign_on_url}`
+      : `Sign-on URL (for Entra's My Apps; see securelogin sso show): ${urls.sign_on_url}`,
   ];
   if (clientSecret !== undefined) {
     lines.push(
