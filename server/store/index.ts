@@ -11,7 +11,7 @@ import { type Outages, type OutageWatch, trackOutages } from './outages.ts';
 import { readDirectly, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
-export type { Outages, OutageWatch } from './outages.ts';
+export { type Outages, type OutageWatch, Unreachable } from './outages.ts';
 export type { Database } from './schema.ts';
 export { findUnstorableText, isStorableText, showText, UNSTORABLE } from './text.ts';
 export type Dialect = 'sqlite' | 'postgres';
