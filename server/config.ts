@@ -230,6 +230,24 @@ function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return token;
 }
 
+/**
+ * DATABASE_PASSWORD, when set, goes into DATABASE_URL here, percent-encoded:
+ * a password with @ / : # % (a generated one often has them) would otherwise
+ * have to be encoded by hand, and unencoded it breaks the URL apart.
+ */
+function databaseUrlWithPassword(env: NodeJS.ProcessEnv, databaseUrl: URL | undefined): URL | undefined {
+  const password = env.DATABASE_PASSWORD;
+  if (password === undefined || password === '') return databaseUrl;
+  if (!databaseUrl) throw new ConfigError('DATABASE_PASSWORD', 'needs DATABASE_URL (postgres://user@host:5432/db, without the password)');
+  if (databaseUrl.password) throw new ConfigError('DATABASE_PASSWORD', 'DATABASE_URL already has a password; give it in one place');
+  if (!databaseUrl.username)
+    throw new ConfigError('DATABASE_URL', 'needs a user name with DATABASE_PASSWORD: postgres://user@host:5432/db');
+  const withPassword = new URL(databaseUrl);
+  // encodeURIComponent, not the URL setter alone, which leaves % as it is for pg to misread as an escape.
+  withPassword.password = encodeURIComponent(password);
+  return withPassword;
+}
+
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 function entraConfig(env: NodeJS.ProcessEnv): EntraConfig | undefined {
@@ -261,7 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (publicUrl.pathname !== '/' && publicUrl.pathname !== '') {
     throw new ConfigError('PUBLIC_URL', `must be the site root (no path), got "${publicUrl.pathname}"`);
   }
-  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], true);
+  const databaseUrl = databaseUrlWithPassword(env, url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], true));
   const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'], true);
 
   const logLevel = (env.LOG_LEVEL || 'info').toLowerCase() as LogLevel;
