@@ -141,7 +141,7 @@ describe('Dockerfile', () => {
     expect(healthchecks[0]).toContain("/healthz'");
     expect(healthchecks[0]).not.toContain('/readyz');
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    expect(readme).toMatch(/\*\*`\/readyz`\*\*[^]*for readiness, and \*\*`\/healthz`\*\*[^]*liveness/);
+    expect(readme).toMatch(/\*\*`\/readyz`\*\*[\s\S]*for readiness, and \*\*`\/healthz`\*\*[\s\S]*liveness/);
     expect(readme).toContain('Do not restart instances on a failing `/readyz`');
     expect(readme).toMatch(/image's `HEALTHCHECK` is liveness, on\s+`\/healthz`/);
   });

@@ -189,7 +189,8 @@ export async function connectRedis(config: RedisConfig, outages: Outages): Promi
 
   // ioredis retries by itself and emits an error per attempt; the watch
   // logs one line when the outage begins and one when it ends.
-  const watch = outages.watch('sessions', where);
+  // Quiet until the ping below answers: a Redis that is not there at start is reported by main.ts, in one line.
+  const watch = outages.watch('sessions', where, { quietUntilAnswered: true });
   // The connection's own error (ECONNREFUSED, NOAUTH) says more than the failed ping's "max retries".
   let lastError: Error | undefined;
   client.on('error', (error: Error) => {

@@ -179,7 +179,8 @@ function openPostgres(databaseUrl: string, statementMs: number, connectMs: numbe
   const url = new URL(databaseUrl);
   url.password = '';
   const location = url.toString();
-  const watch = outages.watch('directory', location);
+  // Every query's outcome reaches the watch, the first successful one included.
+  const watch = outages.watch('directory', location, { quietUntilAnswered: true });
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: 10,

@@ -15,8 +15,13 @@ export interface OutageWatch {
 }
 
 export interface Outages {
-  /** The watch of one store (`directory`, `sessions`); `where` says which server, without credentials. */
-  watch(store: string, where: string): OutageWatch;
+  /**
+   * The watch of one store (`directory`, `sessions`); `where` says which
+   * server, without credentials. `quietUntilAnswered`: failures before the server
+   * first answers are the start-up's to report (one line, then exit), not an
+   * outage of a running service; for servers whose every answer is reported.
+   */
+  watch(store: string, where: string, options?: { quietUntilAnswered?: boolean }): OutageWatch;
   /** A request was answered 503: counted against every outage in progress. */
   refused(): void;
 }
@@ -48,9 +53,9 @@ export class Unreachable extends Error {
 export function trackOutages(log: Logger | undefined): Outages {
   const current = new Set<Outage>();
   return {
-    watch(store, where) {
+    watch(store, where, options = {}) {
       let outage: Outage | undefined;
-      let answeredOnce = false;
+      let answeredOnce = options.quietUntilAnswered !== true;
       return {
         get down() {
           return outage !== undefined;
