@@ -23,6 +23,7 @@ import {
   errorPages,
   forwardedHeaders,
   healthRoutes,
+  homeRoutes,
   installViews,
   ROOT,
   requestId,
@@ -88,6 +89,8 @@ export async function createApp({ config, log, store, throttleClock }: AppParts)
     { name: 'sessions', check: () => sessions.ping() },
   ]);
   koa.use(health.routes()).use(health.allowedMethods());
+  const home = homeRoutes();
+  koa.use(home.routes()).use(home.allowedMethods());
 
   // The SCIM API: every request under /scim/v2 behind the bearer guard, answered in SCIM's own format.
   koa.use(createScim({ config, store, log, authenticate: oauth.bearer({ respond: scimRefusal(log) }) }));
