@@ -19,14 +19,20 @@ WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY package.json ./
 COPY bin ./bin
+# bin/securelogin.js checks the Node version with it before anything else.
+COPY scripts/need-node.js ./scripts/need-node.js
 COPY server ./server
 COPY views ./views
 COPY public ./public
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
+# Liveness, as README tells orchestrators: /healthz (the process answers).
+# Not /readyz: when PostgreSQL or Redis is down every instance fails it, and
+# an orchestrator that replaces unhealthy containers (Swarm) would restart
+# them all for nothing. Readiness (/readyz) is for the load balancer.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The same Node flags as `npm start` (test/deployment.test.ts keeps them equal):
 # a young generation held to 16 MiB semi-spaces, which V8 otherwise grows to
 # 64 MiB under load and keeps (BENCHMARKS.md, memory).

@@ -1,17 +1,12 @@
 #!/usr/bin/env node
 // `npx securelogin …` from the project root. The CLI is TypeScript run by
 // Node's type stripping, like the server, so an older Node is told so in one
-// line instead of failing on the first import.
+// line (by scripts/need-node.js, imported first) instead of failing on the
+// first TypeScript import.
+import '../scripts/need-node.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-if (!process.features.typescript) {
-  process.stderr.write(
-    `securelogin: Node ${process.version} cannot run this project's TypeScript; use Node 24 (contributors: ". scripts/node24.sh")\n`,
-  );
-  process.exit(2);
-}
 
 // npm runs `npm start` in the project root even when typed in a subfolder;
 // doing the same here makes a relative DATA_DIR (the default ./data) name the

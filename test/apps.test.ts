@@ -384,6 +384,24 @@ for (const deployment of DEPLOYMENTS) {
       expect((await new ScimClient(service, tokens.access_token).get('/Users?count=1')).status).toBe(401);
     });
 
+    it('a confidential app may leave PKCE out (a sign-on URL cannot carry a challenge); a challenge it sends must be proven', async () => {
+      await provisionedUser('ida@apps.example');
+      const without = await startApp(service, app, { domainHint: tenant.seeded.domain, pkce: false });
+      const plain = await signInToApp(without, 'ida@apps.example');
+      const traded = await tokenRequest(service, app, {
+        grant_type: 'authorization_code',
+        code: plain.searchParams.get('code')!,
+        redirect_uri: REDIRECT_URI,
+      });
+      expect(traded.status, JSON.stringify(traded.body)).toBe(200);
+
+      const challenged = await startApp(service, app, { domainHint: tenant.seeded.domain });
+      const code = (await signInToApp(challenged, 'ida@apps.example')).searchParams.get('code')!;
+      const unproven = await tokenRequest(service, app, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI });
+      expect(unproven.status).toBe(400);
+      expect(unproven.body.error).toBe('invalid_grant');
+    });
+
     it('a public app (--public, --any-tenant) has no secret, must use PKCE, and signs users of any tenant in', async () => {
       const open = await addApp(service, ['--any-tenant'], ['--public']);
       expect(open.clientSecret).toBeNull();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../server/config.ts';
-import { findClient, findUserForSignIn, getTenant, secretMatches, verifyPassword } from '../server/directory/index.ts';
+import { findClient, findUserForSignIn, getTenant, secretMatchesAny, verifyPassword } from '../server/directory/index.ts';
 import { ADDRESS_THROTTLE, DEVICE_THROTTLE, STRANGER_THROTTLE } from '../server/interaction/index.ts';
 import { createLogger } from '../server/log.ts';
 import { addressCounter, deviceCounter, openSessions, strangersCounter } from '../server/sessions/index.ts';
@@ -91,6 +91,10 @@ describe('securelogin --help', () => {
     expect(helps[COMMANDS.indexOf('tenant add')].stdout).toContain('--name <display name>');
     expect(helps[COMMANDS.indexOf('client add')].stdout).toMatch(/--redirect-uri <url>.*repeatable/);
     expect(helps[COMMANDS.indexOf('manager add')].stdout).toContain('--password-stdin');
+    // Each command's example is that command, ready to copy.
+    expect(helps[COMMANDS.indexOf('manager add')].stdout).toContain('npx securelogin manager add <domain> <username> --password-stdin');
+    expect(helps[COMMANDS.indexOf('manager passwd')].stdout).toContain('npx securelogin manager passwd <domain> <username>');
+    expect(helps[COMMANDS.indexOf('tenant remove')].stdout).toContain('--yes');
     // --help answers without touching the data folder.
     expect(fs.readdirSync(dataDir)).toEqual([]);
     // About thirty CLI processes start here: a busy machine needs more than the default limit.
@@ -181,6 +185,15 @@ describe('securelogin, from the first tenant to its removal', () => {
     expect(enabled.stdout).toContain('Enabled manager alice of tenant acme.example');
   });
 
+  it('says so when asked to enable a manager who was never disabled, and changes nothing', async () => {
+    const before = json(await run(['tenant', 'show', 'acme.example', '--json'])).managers;
+    const again = await run(['manager', 'enable', 'acme.example', 'alice']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toBe('Manager alice of tenant acme.example was not disabled: nothing changed.\n');
+    expect(json(await run(['manager', 'enable', 'acme.example', 'alice', '--json']))).toMatchObject({ active: true, changed: false });
+    expect(json(await run(['tenant', 'show', 'acme.example', '--json'])).managers).toEqual(before);
+  });
+
   let clientId: string;
   let clientSecret: string;
 
@@ -210,6 +223,7 @@ describe('securelogin, from the first tenant to its removal', () => {
       redirect_uris: ['https://portal.azure.com/TokenAuthorize'],
       created_at: expect.any(String),
       secret_rotated_at: expect.any(String),
+      secrets: [{ id: expect.any(String), created_at: expect.any(String), expires_at: null }],
       authorization_url: `${PUBLIC_URL}/oauth/authorize`,
       token_url: `${PUBLIC_URL}/oauth/token`,
       tenant_url: `${PUBLIC_URL}/scim/v2`,
@@ -219,9 +233,9 @@ describe('securelogin, from the first tenant to its removal', () => {
 
     await withStore(dataDir, async (store) => {
       const stored = await findClient(store.db, clientId);
-      expect(stored?.secretHash).toBe(createHash('sha256').update(clientSecret).digest('hex'));
-      expect(secretMatches(stored!.secretHash, clientSecret)).toBe(true);
-      expect(secretMatches((await findClient(store.db, id))!.secretHash, secret)).toBe(true);
+      expect(stored?.secretHashes).toEqual([createHash('sha256').update(clientSecret).digest('hex')]);
+      expect(secretMatchesAny(stored!.secretHashes, clientSecret)).toBe(true);
+      expect(secretMatchesAny((await findClient(store.db, id))!.secretHashes, secret)).toBe(true);
     });
     // Not in the database, its journal or anywhere else in the data folder.
     for (const file of fs.readdirSync(dataDir)) {
@@ -259,13 +273,21 @@ describe('securelogin, from the first tenant to its removal', () => {
     expect(clients).toHaveLength(3);
     expect(clients.map((c: any) => c.tenant)).toEqual(['acme.example', 'acme.example', null]);
     for (const client of clients)
-      expect(Object.keys(client).sort()).toEqual(['client_id', 'created_at', 'name', 'redirect_uris', 'secret_rotated_at', 'tenant']);
+      expect(Object.keys(client).sort()).toEqual([
+        'client_id',
+        'created_at',
+        'name',
+        'redirect_uris',
+        'secret_rotated_at',
+        'secrets',
+        'tenant',
+      ]);
     expect(listed.stdout).not.toContain(clientSecret);
     expect(json(await run(['client', 'list', 'acme.example', '--json']))).toHaveLength(2);
   });
 
-  it('rotates a secret: the old one stops matching', async () => {
-    const rotated = json(await run(['client', 'rotate-secret', clientId, '--json']));
+  it('rotates a secret with --keep-old 0: the old one stops matching', async () => {
+    const rotated = json(await run(['client', 'rotate-secret', clientId, '--keep-old', '0', '--json']));
     expect(rotated).toMatchObject({
       client_id: clientId,
       tenant: 'acme.example',
@@ -274,8 +296,8 @@ describe('securelogin, from the first tenant to its removal', () => {
     expect(rotated.client_secret).not.toBe(clientSecret);
     await withStore(dataDir, async (store) => {
       const stored = await findClient(store.db, clientId);
-      expect(secretMatches(stored!.secretHash, rotated.client_secret)).toBe(true);
-      expect(secretMatches(stored!.secretHash, clientSecret)).toBe(false);
+      expect(secretMatchesAny(stored!.secretHashes, rotated.client_secret)).toBe(true);
+      expect(secretMatchesAny(stored!.secretHashes, clientSecret)).toBe(false);
     });
   });
 
@@ -309,7 +331,14 @@ describe('securelogin, from the first tenant to its removal', () => {
     expect((await run(['tenant', 'list'])).stdout).toMatch(/globex\.example +Globex +disabled/);
     expect(json(await run(['tenant', 'enable', 'globex.example', '--json'])).disabled).toBe(false);
 
-    const removed = json(await run(['tenant', 'remove', 'acme.example', '--json']));
+    // Without a terminal to confirm on, only --yes removes it.
+    expectRefusal(
+      await run(['tenant', 'remove', 'acme.example']),
+      2,
+      'securelogin: tenant remove cannot be undone and there is no terminal to confirm on: add --yes to remove acme.example',
+    );
+    expect(json(await run(['tenant', 'show', 'acme.example', '--json'])).name).toBe('Acme');
+    const removed = json(await run(['tenant', 'remove', 'acme.example', '--yes', '--json']));
     expect(removed).toMatchObject({ name: 'Acme', domains: ['acme.example'], users: 1, clients: 1 });
     expectRefusal(await run(['tenant', 'show', 'acme.example']), 1, 'securelogin: no tenant has the domain acme.example');
     expect(json(await run(['client', 'list', '--json'])).map((c: any) => c.name)).toEqual(['Shared']);
@@ -342,14 +371,24 @@ describe('securelogin refuses, with one line and a non-zero exit', () => {
     ['an unknown domain', ['tenant', 'show', 'nope.example'], 1, 'securelogin: no tenant has the domain nope.example'],
     ['an unknown domain for a manager', ['manager', 'disable', 'nope.example', 'alice'], 1, 'no tenant has the domain nope.example'],
     ['an invalid domain', ['tenant', 'add', 'not a domain', '--name', 'X'], 1, '"not a domain" is not a valid domain'],
-    ['a tenant without a name', ['tenant', 'add', 'new.example'], 1, 'the tenant name must not be empty'],
+    [
+      'a tenant without a name',
+      ['tenant', 'add', 'new.example'],
+      2,
+      'securelogin: missing --name: usage: securelogin tenant add <domain> --name <display name> [options]',
+    ],
+    ['a tenant with an empty name', ['tenant', 'add', 'new.example', '--name', ''], 1, 'the tenant name must not be empty'],
     ['a missing argument', ['tenant', 'show'], 2, 'missing <domain>: usage: securelogin tenant show <domain>'],
     ['a missing username', ['manager', 'unlock', 'acme.example'], 2, 'missing <username>'],
     ['an option without its value', ['tenant', 'add', 'new.example', '--name'], 2, 'option --name needs a value'],
     ['an unknown option', ['tenant', 'list', '--verbose'], 2, 'unknown option --verbose'],
     ['an extra argument', ['tenant', 'list', 'extra'], 2, 'unexpected argument "extra"'],
-    ['an unknown command', ['tenant', 'frobnicate'], 2, 'unknown command "tenant frobnicate"'],
-    ['an unknown group', ['frobnicate'], 2, 'unknown command "frobnicate"'],
+    ['an unknown command', ['tenant', 'frobnicate'], 2, 'unknown command "tenant frobnicate"; choose one of add|list|'],
+    ['an unknown group', ['frobnicate'], 2, 'unknown command "frobnicate"; see securelogin --help'],
+    ['a mistyped command', ['tenant', 'lst'], 2, 'unknown command "tenant lst"; did you mean `tenant list`?'],
+    ['a mistyped group', ['tenants', 'list'], 2, 'unknown command "tenants"; did you mean `tenant list`?'],
+    ['a group alone, mistyped', ['mangaer'], 2, 'unknown command "mangaer"; did you mean `manager`?'],
+    ['a command cut short', ['client', 'rotate'], 2, 'did you mean `client rotate-secret`?'],
     ['no command at all', [], 2, 'missing command'],
     ['a group without a command', ['client'], 2, 'missing command: securelogin client <add|list|rotate-secret|remove>'],
     ['an unknown client', ['client', 'rotate-secret', 'no-such-client'], 1, 'no client with id no-such-client'],
@@ -650,16 +689,31 @@ describe.skipIf(!hasScript())('securelogin on a terminal', () => {
     expect(await verifyPassword(await storedHash('dave'), 'Another good one')).toBe(true);
   });
 
-  it('refuses two different entries and keeps the old password', async () => {
+  it('asks again after a mistyped confirmation', async () => {
     const outcome = await onTerminal(
       dataDir,
-      ['manager', 'passwd', 'acme.example', 'dave'],
+      ['manager', 'add', 'acme.example', 'frank'],
       [
-        { after: 'New password for dave: ', type: 'First entry of it\r' },
-        { after: 'Type it again: ', type: 'Second entry of it\r' },
+        { after: 'New password for frank: ', type: 'Typed first with care\r' },
+        { after: 'Type it again: ', type: 'Typed frist with care\r' },
+        { after: 'do not match; type the new password again.', type: '' },
+        { after: 'New password for frank: ', type: 'Typed again correctly\r' },
+        { after: 'Type it again: ', type: 'Typed again correctly\r' },
       ],
     );
+    expect(outcome.code, outcome.stdout).toBe(0);
+    expect(outcome.stdout).toContain('Added manager frank to tenant acme.example.');
+    expect(await verifyPassword(await storedHash('frank'), 'Typed again correctly')).toBe(true);
+  });
+
+  it('refuses after three mismatched confirmations and keeps the old password', async () => {
+    const round = (n: number) => [
+      { after: 'New password for dave: ', type: `First entry of it ${n}\r` },
+      { after: 'Type it again: ', type: `Second entry of it ${n}\r` },
+    ];
+    const outcome = await onTerminal(dataDir, ['manager', 'passwd', 'acme.example', 'dave'], [...round(1), ...round(2), ...round(3)]);
     expect(outcome.code).toBe(1);
+    expect(outcome.stdout.split('type the new password again')).toHaveLength(3);
     expect(outcome.stdout).toContain('securelogin: password refused: the two entries do not match');
     expect(await verifyPassword(await storedHash('dave'), 'Another good one')).toBe(true);
   });
@@ -674,6 +728,28 @@ describe.skipIf(!hasScript())('securelogin on a terminal', () => {
     expect(outcome.stdout).toContain('password refused: it must be at least 12 characters');
     expect(outcome.stdout).not.toContain('Type it again');
     expect(await storedHash('erin')).toBeUndefined();
+  });
+
+  it('removes a tenant only once its domain is typed', async () => {
+    json(await securelogin(dataDir, ['tenant', 'add', 'initech.example', '--name', 'Initech', '--json']));
+    const wrong = await onTerminal(
+      dataDir,
+      ['tenant', 'remove', 'initech.example'],
+      [{ after: 'Type initech.example to confirm: ', type: 'initech.exampel\r' }],
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toContain('This removes tenant Initech (initech.example) with 0 user(s) and 0 client(s), for good.');
+    expect(wrong.stdout).toContain('securelogin: not removed: the domain typed was not initech.example');
+    expect(json(await securelogin(dataDir, ['tenant', 'show', 'initech.example', '--json'])).name).toBe('Initech');
+
+    const typed = await onTerminal(
+      dataDir,
+      ['tenant', 'remove', 'initech.example'],
+      [{ after: 'Type initech.example to confirm: ', type: 'initech.example\r' }],
+    );
+    expect(typed.code, typed.stdout).toBe(0);
+    expect(typed.stdout).toContain('Removed tenant Initech (initech.example)');
+    expect((await securelogin(dataDir, ['tenant', 'show', 'initech.example'])).code).toBe(1);
   });
 
   it('stops on Ctrl-C without changing anything', async () => {

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.ts';
 import { type Outcome, runNode } from './support/cli.ts';
-import { tempDataDir } from './support/service.ts';
+import { freePort, tempDataDir } from './support/service.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
@@ -61,12 +62,26 @@ describe('configuration from the environment', () => {
     ['PORT', { PORT: '70000' }, 'must be between 0 and 65535'],
     ['PORT', { PORT: '-1' }, 'must be a whole number'],
     ['PORT', { PORT: '80.5' }, 'must be a whole number'],
-    ['PUBLIC_URL', { PUBLIC_URL: 'connect.example.com' }, 'is not a valid URL'],
+    [
+      'PUBLIC_URL',
+      { PUBLIC_URL: 'connect.example.com' },
+      'must start with http:// or https://, got "connect.example.com" (no scheme given)',
+    ],
+    // Parsed as a URL, this is the scheme "localhost:"; it was echoed back as "localhost://".
+    ['PUBLIC_URL', { PUBLIC_URL: 'localhost:3000' }, 'must start with http:// or https://, got "localhost:3000" (no scheme given)'],
+    ['PUBLIC_URL', { PUBLIC_URL: 'https://exa mple.com' }, 'is not a valid URL: "https://exa mple.com"'],
     ['PUBLIC_URL', { PUBLIC_URL: 'ftp://connect.example.com' }, 'must start with http:// or https://'],
     ['PUBLIC_URL', { PUBLIC_URL: 'https://connect.example.com/slc' }, 'must be the site root (no path)'],
     ['PUBLIC_URL', { PUBLIC_URL: 'https://connect.example.com/?tenant=1' }, 'must not have a query or fragment'],
     ['DATABASE_URL', { DATABASE_URL: 'mysql://db/slc' }, 'must start with postgres:// or postgresql://'],
     ['DATABASE_URL', { DATABASE_URL: 'db:5432' }, 'must start with postgres://'],
+    ['DATABASE_PASSWORD', { DATABASE_PASSWORD: 'Db-secret-1' }, 'needs DATABASE_URL'],
+    [
+      'DATABASE_PASSWORD',
+      { DATABASE_URL: 'postgres://slc:Url-secret-1@db/slc', DATABASE_PASSWORD: 'Db-secret-1' },
+      'already has a password',
+    ],
+    ['DATABASE_URL', { DATABASE_URL: 'postgres://db/slc', DATABASE_PASSWORD: 'Db-secret-1' }, 'needs a user name with DATABASE_PASSWORD'],
     ['DATABASE_STATEMENT_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '5s' }, 'must be a whole number'],
     ['DATABASE_STATEMENT_TIMEOUT_MS', { DATABASE_STATEMENT_TIMEOUT_MS: '0' }, 'must be between 100 and 600000'],
     ['DATABASE_CONNECT_TIMEOUT_MS', { DATABASE_CONNECT_TIMEOUT_MS: '600001' }, 'must be between 100 and 600000'],
@@ -133,6 +148,29 @@ function startServer(env: Record<string, string>): Promise<Outcome> {
   return runNode(['server/main.ts'], { PATH: process.env.PATH, DATA_DIR: tempDataDir(), PORT: '0', ...env }, { timeoutMs: 90_000 });
 }
 
+describe('URLs that may hold a password', () => {
+  it('are refused without being repeated', () => {
+    const attempts: Record<string, string>[] = [
+      { DATABASE_URL: 'slc:Sup3r-secret@db:5432/slc' },
+      { DATABASE_URL: 'postgres://slc:Sup3r-secret@db:99999/slc' },
+      { REDIS_URL: ':Sup3r-secret@cache:6379' },
+    ];
+    for (const env of attempts) {
+      expect(refusal(env).message).not.toContain('Sup3r');
+    }
+  });
+
+  it('take the PostgreSQL password apart from DATABASE_URL, whatever characters it has', async () => {
+    const pg = (await import('pg')).default;
+    const password = 'p@ss/w:rd#%41?&=+ x';
+    const config = loadConfig({ DATABASE_URL: 'postgres://slc@db.internal:5432/slc', DATABASE_PASSWORD: password });
+    // pg reads the URL as it will when connecting.
+    const parameters = (new pg.Client({ connectionString: config.databaseUrl }) as unknown as { connectionParameters: any })
+      .connectionParameters;
+    expect(parameters).toMatchObject({ user: 'slc', password, host: 'db.internal', port: 5432, database: 'slc' });
+  });
+});
+
 describe('the server process with a bad configuration', () => {
   it('exits non-zero before listening, with one line naming the variable', async () => {
     const [port, jwks] = await Promise.all([startServer({ PORT: 'abc' }), startServer({ JWKS: '{"keys":[{"kty":"RSA"}]}' })]);
@@ -159,6 +197,15 @@ describe('the server process with a bad configuration', () => {
     expect(proxies.stderr).toMatch(/^securelogin: configuration error: TRUSTED_PROXIES: "nginx" is not an IP address or CIDR range/);
   });
 
+  it('refuses PUBLIC_URL without a scheme in one line naming it', async () => {
+    const outcome = await startServer({ PUBLIC_URL: 'localhost:3000' });
+    expect(outcome.code).toBe(2);
+    expect(outcome.stdout).toBe('');
+    expect(outcome.stderr).toBe(
+      'securelogin: configuration error: PUBLIC_URL: must start with http:// or https://, got "localhost:3000" (no scheme given)\n',
+    );
+  });
+
   it('exits non-zero with one line naming the data folder it cannot use', async () => {
     const file = path.join(tempDataDir(), 'not-a-folder');
     fs.writeFileSync(file, '');
@@ -167,5 +214,50 @@ describe('the server process with a bad configuration', () => {
     expect(outcome.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(outcome.stderr).toContain('could not open the directory store');
     expect(outcome.stderr).toContain(file);
+  });
+});
+
+/** Exactly one line on stderr, nothing on stdout, no stack: what a person starting the server sees. */
+function expectOneLine(outcome: Outcome, line: string | RegExp) {
+  expect(outcome.code, outcome.stderr).not.toBe(0);
+  expect(outcome.code).not.toBeNull();
+  expect(outcome.stdout).toBe('');
+  expect(outcome.stderr.endsWith('\n')).toBe(true);
+  expect(outcome.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(outcome.stderr).not.toMatch(/\n\s+at /);
+  if (typeof line === 'string') expect(outcome.stderr).toBe(`${line}\n`);
+  else expect(outcome.stderr).toMatch(line);
+}
+
+describe('the server process when it cannot start', () => {
+  it('says in one line that its port is in use', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const { port } = taken.address() as net.AddressInfo;
+    try {
+      expectOneLine(await startServer({ PORT: String(port) }), `securelogin: port ${port} is in use: stop what uses it or set PORT`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('says in one line that PostgreSQL is unreachable, where, without the password', async () => {
+    const port = await freePort();
+    const outcome = await startServer({ DATABASE_URL: `postgres://slc:Sup3r-secret@127.0.0.1:${port}/slc` });
+    expectOneLine(
+      outcome,
+      `securelogin: PostgreSQL is unreachable at postgres://slc@127.0.0.1:${port}/slc: connect ECONNREFUSED 127.0.0.1:${port} (check DATABASE_URL)`,
+    );
+    expect(outcome.stderr).not.toContain('Sup3r');
+  });
+
+  it('says in one line that Redis is unreachable, where, without the password', async () => {
+    const port = await freePort();
+    const outcome = await startServer({ REDIS_URL: `redis://:Sup3r-secret@127.0.0.1:${port}` });
+    expectOneLine(
+      outcome,
+      `securelogin: Redis is unreachable at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port} (check the REDIS_* settings)`,
+    );
+    expect(outcome.stderr).not.toContain('Sup3r');
   });
 });

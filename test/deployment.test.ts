@@ -43,7 +43,7 @@ describe('docker-compose.yml', () => {
   it('runs two app replicas on PostgreSQL and Redis behind one published port', () => {
     const { app, proxy, postgres, redis } = compose.services;
     expect(app.deploy.replicas).toBe(2);
-    expect(app.environment.DATABASE_URL).toMatch(/^postgres:\/\/.+@postgres:5432\//);
+    expect(app.environment.DATABASE_URL).toBe('postgres://securelogin@postgres:5432/securelogin');
     expect(app.environment.REDIS_URL).toBe('redis://redis:6379');
     expect(app.environment.TRUST_PROXY).toBe('true');
     expect(app.environment.PROXY_HOPS).toBeUndefined();
@@ -54,12 +54,53 @@ describe('docker-compose.yml', () => {
     expect(trustedProxies.trusts('203.0.113.9')).toBe(false);
     expect(app.ports).toBeUndefined();
     expect(proxy.ports).toHaveLength(1);
-    expect(compose.configs.nginx.content).toContain('server app:3000');
-    expect(app.healthcheck.test.join(' ')).toContain('/readyz');
+    // The image's liveness check, not one of its own that could differ from it.
+    expect(app.healthcheck).toBeUndefined();
+    expect(proxy.depends_on.app.condition).toBe('service_healthy');
     expect(postgres.volumes[0]).toMatch(/^postgres-data:/);
     expect(redis.volumes[0]).toMatch(/^redis-data:/);
     expect(compose.volumes).toHaveProperty('postgres-data');
     expect(compose.volumes).toHaveProperty('redis-data');
+  });
+
+  it('has nginx find the replicas again by itself, so that --scale app=4 needs no restart of it', () => {
+    // As nginx reads it: compose turns $$ into $.
+    const nginx: string = compose.configs.nginx.content.replaceAll('$$', '$');
+    const directives = nginx
+      .split('\n')
+      .map((line) => line.replace(/#.*/, '').trim())
+      .filter(Boolean);
+    // Docker's embedded DNS, asked again once an answer is 10 s old.
+    const resolver = directives.find((d) => d.startsWith('resolver '));
+    expect(resolver).toMatch(/^resolver 127\.0\.0\.11 .*valid=(\d+)s/);
+    expect(Number(/valid=(\d+)s/.exec(resolver!)![1])).toBeLessThanOrEqual(30);
+    // A static upstream block or a literal proxy_pass host is resolved once, at start: the replicas added later never get traffic.
+    expect(directives.some((d) => d.startsWith('upstream '))).toBe(false);
+    const variable = /^set \$(\w+) http:\/\/app:3000;$/.exec(directives.find((d) => d.startsWith('set ')) ?? '')?.[1];
+    expect(variable).toBeDefined();
+    const proxyPasses = directives.filter((d) => d.startsWith('proxy_pass '));
+    expect(proxyPasses).toEqual([`proxy_pass $${variable};`]);
+    // A replica that is not ready (503) is passed over for another.
+    expect(directives).toContain('proxy_next_upstream error timeout http_502 http_503;');
+  });
+
+  it('passes a PostgreSQL password with @ / : # % to the app intact', async () => {
+    const pg = (await import('pg')).default;
+    const password = 'p@ss/w:rd#50%';
+    // Compose's own interpolation of ${VAR}, ${VAR:-default} and ${VAR:?message}.
+    const shell = { POSTGRES_PASSWORD: password, PUBLIC_URL: 'https://connect.example.com' } as Record<string, string>;
+    const environment = Object.fromEntries(
+      Object.entries(compose.services.app.environment as Record<string, string>).map(([name, value]) => [
+        name,
+        value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_, variable, kind, rest) => shell[variable] ?? (kind === '-' ? rest : '')),
+      ]),
+    );
+    const config = loadConfig(environment);
+    const parameters = (new pg.Client({ connectionString: config.databaseUrl }) as unknown as { connectionParameters: any })
+      .connectionParameters;
+    expect(parameters).toMatchObject({ user: 'securelogin', password, host: 'postgres', port: 5432, database: 'securelogin' });
+    // And PostgreSQL itself is given the same password.
+    expect(compose.services.postgres.environment.POSTGRES_PASSWORD).toBe(compose.services.app.environment.DATABASE_PASSWORD);
   });
 
   it('keeps Redis durable and never evicts tokens', () => {
@@ -86,11 +127,30 @@ describe('Dockerfile', () => {
     const froms = instructions.filter((line) => line.startsWith('FROM '));
     expect(froms.at(-1)).toBe('FROM node:24-slim');
     expect(instructions.filter((line) => line.startsWith('USER ')).at(-1)).toBe('USER node');
-    expect(instructions.some((line) => line.startsWith('HEALTHCHECK ') && line.includes('/readyz'))).toBe(true);
-    // The image runs the server as `npm start` does, with the same Node flags.
-    const start = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts.start.split(' ');
+    // The image runs the server as `npm start` does, with the same Node flags (the version check is for older Nodes than the image's).
+    const start = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'))
+      .scripts.start.replace(/^node scripts\/need-node\.js && /, '')
+      .split(' ');
     expect(start.at(-1)).toBe('server/main.ts');
     expect(instructions.find((line) => line.startsWith('CMD '))).toBe(`CMD ${JSON.stringify(start).replaceAll(',', ', ')}`);
+  });
+
+  it('checks liveness on /healthz, as README tells orchestrators, and leaves readiness (/readyz) to the load balancer', () => {
+    const healthchecks = instructions.filter((line) => line.startsWith('HEALTHCHECK '));
+    expect(healthchecks).toHaveLength(1);
+    expect(healthchecks[0]).toContain("/healthz'");
+    expect(healthchecks[0]).not.toContain('/readyz');
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toMatch(/\*\*`\/readyz`\*\*[\s\S]*for readiness, and \*\*`\/healthz`\*\*[\s\S]*liveness/);
+    expect(readme).toContain('Do not restart instances on a failing `/readyz`');
+    expect(readme).toMatch(/image's `HEALTHCHECK` is liveness, on\s+`\/healthz`/);
+  });
+
+  it('has what the CLI needs to start: its Node check', () => {
+    const copied = instructions.filter((line) => line.startsWith('COPY ') && !line.includes('--from=')).map((line) => line.split(/\s+/)[1]);
+    expect(copied).toContain('bin');
+    expect(copied).toContain('scripts/need-node.js');
+    expect(fs.readFileSync(path.join(ROOT, 'bin/securelogin.js'), 'utf8')).toContain("import '../scripts/need-node.js';");
   });
 
   it('copies only what exists and what .dockerignore does not exclude', () => {

@@ -25,6 +25,29 @@ describe('health, headers and error pages over HTTP', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 
+  it('answers / with a small page naming the service, in English and Dutch, linking nothing internal', async () => {
+    const english = await fetch(`${service.url}/`);
+    expect(english.status).toBe(200);
+    expect(english.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(english.headers.get('vary')).toMatch(/accept-language/i);
+    const page = await english.text();
+    expect(page).toContain('<html lang="en">');
+    expect(page).toContain('<h1 id="page-title">SecureLogin Connect</h1>');
+    expect(page).toContain('connects Microsoft Entra ID to SecureLogin');
+    // Nothing a stranger could use: no links, no version, no API paths, no request id.
+    expect(page).not.toMatch(/<a\s/);
+    expect(page).not.toMatch(/\/scim|\/oauth|\/healthz|\/readyz|\/metrics|0\.1\.0|node|reference/i);
+
+    const dutch = await (await fetch(`${service.url}/`, { headers: { 'Accept-Language': 'nl-NL,nl;q=0.9' } })).text();
+    expect(dutch).toContain('<html lang="nl">');
+    expect(dutch).toContain('verbindt Microsoft Entra ID met SecureLogin');
+
+    const head = await fetch(`${service.url}/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    const post = await fetch(`${service.url}/`, { method: 'POST' });
+    expect(post.status).toBe(405);
+  });
+
   it('answers /readyz when every store answers', async () => {
     const response = await fetch(`${service.url}/readyz`);
     expect(response.status).toBe(200);
@@ -213,12 +236,15 @@ async function connectionRefused(port: number): Promise<boolean> {
 
 describe('the server process', () => {
   it('on first start logs how to register the first tenant, and stops cleanly on Ctrl-C (SIGINT)', async () => {
-    const server = new ServerProcess(tempDataDir());
+    const dataDir = tempDataDir();
+    const server = new ServerProcess(dataDir);
     try {
       const url = await server.url();
       const hint = await server.line((l) => l.msg.includes('npx securelogin tenant add'));
       expect(hint.level).toBe('info');
       expect(hint.msg).toContain("npx securelogin tenant add example.com --name 'Example'");
+      // Not the default ./data: the command names the folder, so that copied into another terminal it writes here.
+      expect(hint.msg).toContain(`DATA_DIR=${dataDir} npx securelogin tenant add`);
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
       server.child.kill('SIGINT');

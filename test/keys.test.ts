@@ -45,6 +45,22 @@ describe('securelogin keys rotate', () => {
     }
   });
 
+  it('calls a stored key the signing key only where it signs: the running instances sign with the previous one until restarted', async () => {
+    const dataDir = tempDataDir();
+    const first = await securelogin(dataDir, ['keys', 'show']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^ {2}\S+ {2}\(signs\)$/m);
+
+    expect((await securelogin(dataDir, ['keys', 'rotate'])).code).toBe(0);
+    const shown = await securelogin(dataDir, ['keys', 'show']);
+    const [newest, previous] = shown.stdout.split('\n').filter((line) => line.startsWith('  '));
+    expect(newest).toMatch(/\(newest: signs on every instance started since it was added\)$/);
+    expect(previous).toMatch(/\(verifies; still signs on instances not restarted since the newest was added\)$/);
+    expect(shown.stdout).not.toContain('(signs)');
+    const states = JSON.parse((await securelogin(dataDir, ['keys', 'show', '--json'])).stdout).signing_key_states;
+    expect(states.map((s: { state: string }) => s.state)).toEqual(['newest', 'previous']);
+  });
+
   it('keeps the newest three of each kind', async () => {
     const dataDir = tempDataDir();
     for (let i = 0; i < 4; i++) expect((await securelogin(dataDir, ['keys', 'rotate'])).code).toBe(0);

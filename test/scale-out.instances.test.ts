@@ -181,7 +181,7 @@ describe.skipIf(missing !== undefined)(
       }
     });
 
-    it('take a client secret rotated with the securelogin command at once, on both', async () => {
+    it('take a client secret rotated with --keep-old 0 at once, on both, and keep the old one through a default overlap', async () => {
       const target = await seedTenant(store);
       const { code } = await authorizeCode(a, {
         browser: new LoadBalancedBrowser(both),
@@ -193,7 +193,7 @@ describe.skipIf(missing !== undefined)(
       expect(issued.status).toBe(200);
       const { stdout } = await promisify(execFile)(
         process.execPath,
-        ['bin/securelogin.js', 'client', 'rotate-secret', target.client.clientId, '--json'],
+        ['bin/securelogin.js', 'client', 'rotate-secret', target.client.clientId, '--keep-old', '0', '--json'],
         {
           cwd: ROOT,
           env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, PUBLIC_URL },
@@ -210,6 +210,18 @@ describe.skipIf(missing !== undefined)(
         refreshToken: issued.body.refresh_token as string,
       });
       expect(renewed.status, JSON.stringify(renewed.body)).toBe(200);
+
+      // Rotated again with the default overlap: the secret in use keeps working on both.
+      await promisify(execFile)(process.execPath, ['bin/securelogin.js', 'client', 'rotate-secret', target.client.clientId], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: database.url, PUBLIC_URL },
+      });
+      let refreshToken = renewed.body.refresh_token as string;
+      for (const instance of [a, b]) {
+        const kept = await refresh(instance, { clientId: target.client.clientId, clientSecret: rotated.client_secret, refreshToken });
+        expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+        refreshToken = kept.body.refresh_token as string;
+      }
     });
 
     describe('SCIM requests alternating between them see one directory', () => {

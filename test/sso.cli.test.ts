@@ -50,7 +50,8 @@ describe('securelogin sso', () => {
       entra_tenant_id: TID,
       required: true,
       redirect_uri: 'https://connect.example.test/sso/callback',
-      sign_on_url: 'https://connect.example.test/sso/start?domain=acme.example',
+      sign_on_url: null,
+      sign_on_apps: [],
       app_registration: true,
       linked_accounts: 0,
     });
@@ -68,6 +69,49 @@ describe('securelogin sso', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toBe(
       'securelogin: single sign-on is not set for acme.example; set it with: securelogin sso set acme.example --entra-tenant <tenant-id>\n',
+    );
+  });
+
+  it("prints the sign-on URL of the tenant's SecureLogin app, one per app when there are several, none for a public app", async () => {
+    const dataDir = tempDataDir();
+    await securelogin(dataDir, ['tenant', 'add', 'acme.example', '--name', 'Acme']);
+    await securelogin(dataDir, ['sso', 'set', 'acme.example', '--entra-tenant', TID], ENTRA);
+    const app = ['--app', '--redirect-uri', 'https://app.example/callback'];
+    await securelogin(dataDir, ['client', 'add', 'acme.example', ...app, '--public', '--name', 'Desktop']);
+    const onlyPublic = await securelogin(dataDir, ['sso', 'show', 'acme.example']);
+    expect(onlyPublic.stdout).toContain(
+      'Sign-on URL:      none yet: register the SecureLogin app with: securelogin client add acme.example --app',
+    );
+
+    const web = JSON.parse((await securelogin(dataDir, ['client', 'add', 'acme.example', ...app, '--json'])).stdout);
+    expect(web.sign_on_url).toBe(`https://connect.example.test/sso/start?domain=acme.example&client_id=${web.client_id}`);
+    const one = await securelogin(dataDir, ['sso', 'show', 'acme.example', '--json']);
+    expect(JSON.parse(one.stdout)).toMatchObject({
+      sign_on_url: 'https://connect.example.test/sso/start?domain=acme.example',
+      sign_on_apps: [
+        {
+          client_id: web.client_id,
+          name: 'SecureLogin',
+          tenant: 'acme.example',
+          sign_on_url: `https://connect.example.test/sso/start?domain=acme.example&client_id=${web.client_id}`,
+          launches: `https://connect.example.test/oauth/authorize?client_id=${web.client_id}&redirect_uri=https%3A%2F%2Fapp.example%2Fcallback&response_type=code&scope=openid%20profile%20email&domain_hint=acme.example`,
+        },
+      ],
+    });
+    expect((await securelogin(dataDir, ['sso', 'show', 'acme.example'])).stdout).toContain(
+      `Sign-on URL:      https://connect.example.test/sso/start?domain=acme.example (opens SecureLogin, ${web.client_id})`,
+    );
+
+    const shared = JSON.parse((await securelogin(dataDir, ['client', 'add', '--any-tenant', ...app, '--name', 'Shared', '--json'])).stdout);
+    const two = await securelogin(dataDir, ['sso', 'show', 'acme.example']);
+    expect(two.stdout).toContain('(opens the app bound to acme.example); or one per app:');
+    expect(two.stdout).toContain(`https://connect.example.test/sso/start?domain=acme.example&client_id=${shared.client_id}`);
+    await securelogin(dataDir, ['client', 'add', 'acme.example', ...app, '--name', 'Beta']);
+    const three = await securelogin(dataDir, ['sso', 'show', 'acme.example', '--json']);
+    expect(JSON.parse(three.stdout).sign_on_url).toBeNull();
+    expect(JSON.parse(three.stdout).sign_on_apps).toHaveLength(3);
+    expect((await securelogin(dataDir, ['sso', 'show', 'acme.example'])).stdout).toContain(
+      'Sign-on URLs (one per app; paste the one Entra should open):',
     );
   });
 

@@ -1,14 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addAppClient } from '../server/directory/index.ts';
 import { setSso } from '../server/sso/index.ts';
 import {
-  type Browser,
+  Browser,
   decide,
   excerpt,
   exchangeCode,
   goToDomain,
   type Response,
   seedTenant,
+  send,
   signIn,
   startAuthorize,
   submit,
@@ -56,6 +59,21 @@ async function signInWithMicrosoft(
   expect(toEntra.location!.startsWith(entra.authority)).toBe(true);
   const { page, visited } = await settle(started.browser, toEntra);
   return { browser: started.browser, page, callback: visited.find((url) => url.includes('/sso/callback')), state: started.state };
+}
+
+/** Entra's Authorize, naming the tenant's domain as a sign-on URL does: the provider's first answer (a redirect). */
+async function authorizeWithHint(service: TestService, clientId: string, domain: string): Promise<{ browser: Browser; first: Response }> {
+  const browser = new Browser(service.url);
+  const query = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: 'https://portal.azure.com/TokenAuthorize',
+    response_type: 'code',
+    state: 'hinted',
+    domain_hint: domain,
+  });
+  const first = await browser.get(`/oauth/authorize?${query}`);
+  expect(first.status, excerpt(first.text)).toBe(303);
+  return { browser, first };
 }
 
 function person(tid: string, preferredUsername: string, extra: Partial<EntraPerson> = {}): EntraPerson {
@@ -305,6 +323,135 @@ for (const backend of BACKENDS) {
       const consent = await signIn(again.browser, managerLogin, strict.manager.username, strict.manager.password);
       expect(consent.status, excerpt(consent.text)).toBe(200);
       expect(consent.text).toContain('id="consent-form"');
+    });
+
+    it('with SSO required, an Authorize naming the domain (domain_hint) goes straight to Microsoft; a cancel there comes back to the break-glass password', async () => {
+      const strict = await seedTenant(service.store, { username: 'boss@straight.example' });
+      await setSso(service.store.db, strict.domain, { entraTenantId: tid, required: true });
+      const started = await authorizeWithHint(service, strict.client.clientId, strict.domain);
+      // The interaction shows no page: it redirects on to Microsoft.
+      let hop = await started.browser.follow(started.first);
+      expect(hop.status, excerpt(hop.text)).toBe(303);
+      const ours: string[] = [];
+      while (!hop.location!.startsWith(entra.authority)) {
+        ours.push(new URL(hop.location!, service.url).pathname);
+        hop = await started.browser.follow(hop);
+        expect(hop.status, excerpt(hop.text)).toBe(303);
+      }
+      expect(ours.at(-1)).toBe(`/oauth/interaction/${ours[0].split('/')[3]}/login/${strict.domain}/sso`);
+      expect(new URL(hop.location!).searchParams.get('domain_hint')).toBe(strict.domain);
+
+      entra.failNext({ error: 'access_denied', error_subcode: 'cancel' });
+      const { page } = await settle(started.browser, hop);
+      expect(page.status).toBe(400);
+      expect(textOf(page.text, 'sso-error')).toContain('cancelled');
+      const consent = await signIn(started.browser, page, strict.manager.username, strict.manager.password);
+      expect(consent.status, excerpt(consent.text)).toBe(200);
+      expect(consent.text).toContain('id="consent-form"');
+    });
+
+    it('with SSO on but not required, an Authorize with domain_hint lands on the sign-in page, Microsoft first', async () => {
+      const started = await authorizeWithHint(service, tenant.seeded.client.clientId, tenant.seeded.domain);
+      const { page } = await settle(started.browser, started.first);
+      expect(page.status, excerpt(page.text)).toBe(200);
+      expect(page.url).toContain(`/login/${tenant.seeded.domain}`);
+      expect(page.text.indexOf('id="sso-form"')).toBeGreaterThan(-1);
+      expect(page.text.indexOf('id="sso-form"')).toBeLessThan(page.text.indexOf('id="login-form"'));
+    });
+
+    it("the sign-on URL launches the tenant's app: a user signs in with Microsoft and the app trades the code with its secret, no PKCE", async () => {
+      const redirectUri = 'http://127.0.0.1:9/app/callback';
+      const app = await addAppClient(service.store.db, {
+        tenantDomain: tenant.seeded.domain,
+        name: 'SecureLogin',
+        redirectUris: [redirectUri],
+      });
+      const userId = await provision('lena@corp.example', {
+        displayName: 'Lena de Vries',
+        emails: [{ primary: true, type: 'work', value: 'lena@corp.example' }],
+      });
+      const browser = new Browser(service.url);
+      const launched = await browser.get(`/sso/start?domain=${tenant.seeded.domain.toUpperCase()}`);
+      expect(launched.status, excerpt(launched.text)).toBe(303);
+      const authorize = new URL(launched.location!, service.url);
+      expect(authorize.pathname).toBe('/oauth/authorize');
+      expect(Object.fromEntries(authorize.searchParams)).toEqual({
+        client_id: app.client.id,
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: 'openid profile email',
+        domain_hint: tenant.seeded.domain,
+      });
+      const started = await browser.follow(launched);
+      const login = await settle(browser, started);
+      expect(login.page.status, excerpt(login.page.text)).toBe(200);
+      // Any user signs in to an app, not only a manager.
+      expect(textOf(login.page.text, 'login-intro')).toBe(`Sign in with your SecureLogin account for ${tenant.seeded.domain}.`);
+      entra.signInNext(person(tid, 'lena@corp.example'));
+      let hop = await submit(browser, login.page, 'sso-form');
+      while (!hop.location!.startsWith(redirectUri)) hop = await browser.get(hop.location!);
+      const redirect = new URL(hop.location!);
+      expect(redirect.searchParams.has('state')).toBe(false);
+      const code = redirect.searchParams.get('code')!;
+      const answer = await send(new URL('/oauth/token', service.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${app.client.id}:${app.clientSecret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri }).toString(),
+      });
+      expect(answer.status, answer.text).toBe(200);
+      const claims = decodeJwt(JSON.parse(answer.text).id_token);
+      expect(claims).toMatchObject({
+        sub: `${tenant.seeded.tenantId}:${userId}`,
+        name: 'Lena de Vries',
+        email: 'lena@corp.example',
+        preferred_username: 'lena@corp.example',
+        securelogin_domain: tenant.seeded.domain,
+      });
+
+      // A second app: the URL must say which; naming it works, a public app cannot be launched so.
+      const second = await addAppClient(service.store.db, {
+        tenantDomain: tenant.seeded.domain,
+        name: 'SecureLogin beta',
+        redirectUris: [redirectUri],
+      });
+      const several = await browser.get(`/sso/start?domain=${tenant.seeded.domain}`);
+      expect(several.status).toBe(400);
+      expect(textOf(several.text, 'page-title') ?? several.text).toContain('Which SecureLogin app?');
+      const named = await browser.get(`/sso/start?domain=${tenant.seeded.domain}&client_id=${second.client.id}`);
+      expect(named.status).toBe(303);
+      expect(new URL(named.location!, service.url).searchParams.get('client_id')).toBe(second.client.id);
+      const desktop = await addAppClient(service.store.db, {
+        tenantDomain: tenant.seeded.domain,
+        name: 'Desktop',
+        redirectUris: [redirectUri],
+        isPublic: true,
+      });
+      const publicApp = await browser.get(`/sso/start?domain=${tenant.seeded.domain}&client_id=${desktop.client.id}`);
+      expect(publicApp.status).toBe(404);
+    });
+
+    it('a sign-on URL of an unknown domain, or of a tenant without a confidential app, is a page saying so (404), in Dutch too', async () => {
+      const browser = new Browser(service.url, { headers: { 'accept-language': 'nl' } });
+      const unknown = await browser.get('/sso/start?domain=nobody.example');
+      expect(unknown.status).toBe(404);
+      expect(unknown.text).toContain('Onbekende organisatie');
+      expect(unknown.text).toContain('nobody.example');
+      for (const bad of ['/sso/start', '/sso/start?domain=%00', '/sso/start?domain=a&domain=b', '/sso/start?domain=not%20a%20domain']) {
+        expect((await browser.get(bad)).status, bad).toBe(404);
+      }
+      const plain = await seedTenant(service.store);
+      await addAppClient(service.store.db, {
+        tenantDomain: plain.domain,
+        name: 'Desktop',
+        redirectUris: ['http://127.0.0.1:9/cb'],
+        isPublic: true,
+      });
+      const none = await new Browser(service.url).get(`/sso/start?domain=${plain.domain}`);
+      expect(none.status).toBe(404);
+      expect(none.text).toContain('No SecureLogin app to open');
     });
 
     it('says nothing of Microsoft for a tenant without SSO', async () => {

@@ -30,7 +30,7 @@ import {
   removeDomain,
   removeTenant,
   rotateClientSecret,
-  secretMatches,
+  secretMatchesAny,
   setPassword,
   setTenantDisabled,
   UnknownClient,
@@ -355,14 +355,14 @@ describe.each(backends)('the directory store on $name', (backend) => {
       expect(Buffer.from(clientSecret, 'base64url')).toHaveLength(32);
       expect(client).toMatchObject({ tenantId: tenant.id, name: 'Microsoft Entra ID', redirectUris: [ENTRA_REDIRECT_URI] });
 
-      const row = await store.db.selectFrom('clients').selectAll().where('id', '=', client.id).executeTakeFirstOrThrow();
+      const row = await store.db.selectFrom('client_secrets').selectAll().where('client_id', '=', client.id).executeTakeFirstOrThrow();
       expect(row.secret_hash).toBe(createHash('sha256').update(clientSecret).digest('hex'));
       expect(JSON.stringify(row)).not.toContain(clientSecret);
 
       const found = await findClient(store.db, client.id);
-      expect(secretMatches(found!.secretHash, clientSecret)).toBe(true);
-      expect(secretMatches(found!.secretHash, `${clientSecret.slice(0, -1)}x`)).toBe(false);
-      expect(secretMatches(found!.secretHash, '')).toBe(false);
+      expect(secretMatchesAny(found!.secretHashes, clientSecret)).toBe(true);
+      expect(secretMatchesAny(found!.secretHashes, `${clientSecret.slice(0, -1)}x`)).toBe(false);
+      expect(secretMatchesAny(found!.secretHashes, '')).toBe(false);
     });
 
     it('keeps several redirect URIs without duplicates, and a name', async () => {
@@ -397,15 +397,15 @@ describe.each(backends)('the directory store on $name', (backend) => {
       expect((await listClients(store.db)).find((c) => c.id === client.id)).toMatchObject({ tenantId: null, tenantDomain: null });
     });
 
-    it('rotates a secret: the new one matches, the old one no longer does', async () => {
+    it('rotates a secret with no overlap: the new one matches, the old one no longer does', async () => {
       const domain = unique('rotate');
       await addTenant(store.db, domain, 'Rotate');
       const first = await addClient(store.db, { tenantDomain: domain });
-      const second = await rotateClientSecret(store.db, first.client.id);
+      const second = await rotateClientSecret(store.db, first.client.id, { keepOld: 0 });
       expect(second.clientSecret).not.toBe(first.clientSecret);
       const found = await findClient(store.db, first.client.id);
-      expect(secretMatches(found!.secretHash, second.clientSecret)).toBe(true);
-      expect(secretMatches(found!.secretHash, first.clientSecret)).toBe(false);
+      expect(secretMatchesAny(found!.secretHashes, second.clientSecret)).toBe(true);
+      expect(secretMatchesAny(found!.secretHashes, first.clientSecret)).toBe(false);
       expect(second.client.secretRotatedAt >= first.client.secretRotatedAt).toBe(true);
       await expect(rotateClientSecret(store.db, randomUUID())).rejects.toBeInstanceOf(UnknownClient);
     });

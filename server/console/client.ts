@@ -23,7 +23,6 @@ export async function ensureConsoleClient(db: Kysely<Database>, publicUrl: URL):
       id: CONSOLE_CLIENT_ID,
       tenant_id: null,
       name: 'SecureLogin console',
-      secret_hash: '',
       redirect_uris: redirectUris,
       created_at: stamp,
       secret_rotated_at: stamp,
@@ -31,7 +30,9 @@ export async function ensureConsoleClient(db: Kysely<Database>, publicUrl: URL):
       is_public: 1,
     })
     .onConflict((oc) =>
-      oc.column('id').doUpdateSet({ redirect_uris: redirectUris, kind: 'app', is_public: 1, secret_hash: '', tenant_id: null }),
+      oc
+        .column('id')
+        .doUpdateSet({ redirect_uris: redirectUris, kind: 'app', is_public: 1, tenant_id: null, grant_type: 'authorization_code' }),
     )
     .execute();
 }

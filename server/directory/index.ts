@@ -16,9 +16,13 @@ export {
   type AddedClient,
   addAppClient,
   addClient,
+  CLIENT_CREDENTIALS_TTL,
   type Client,
   type ClientKind,
+  type ClientSecret,
+  DEFAULT_KEEP_OLD_SECONDS,
   ENTRA_REDIRECT_URI,
+  type ExpiringSecret,
   findClient,
   hashSecret,
   type IssuedSecret,
@@ -26,6 +30,8 @@ export {
   removeClient,
   rotateClientSecret,
   secretMatches,
+  secretMatchesAny,
+  secretsExpiringWithin,
 } from './clients.ts';
 export { normaliseDomain } from './domains.ts';
 export * from './errors.ts';

@@ -57,8 +57,12 @@ export async function showDomain(ctx: Koa.Context, parts: FlowParts): Promise<vo
   if (typeof hint === 'string' && hint.trim() !== '' && ctx.query.choose === undefined) {
     const choice = await chooseTenant(parts, flow, hint.slice(0, MAX_DOMAIN_HINT));
     if (choice.ok) {
+      // Where SSO is required, straight on to Microsoft. A manager's password
+      // (break-glass) stays on the sign-in page: Microsoft's refusals and
+      // cancels come back there, and so does an Authorize without domain_hint.
+      const sso = parts.sso ? await parts.sso.settingsOf(choice.tenant.id) : undefined;
       ctx.status = 303;
-      ctx.redirect(`${flow.path}/login/${encodeURIComponent(choice.domain)}`);
+      ctx.redirect(`${flow.path}/login/${encodeURIComponent(choice.domain)}${sso?.required ? '/sso' : ''}`);
       return;
     }
     ctx.status = choice.status;

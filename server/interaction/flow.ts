@@ -73,7 +73,7 @@ export async function openFlow(ctx: Koa.Context, parts: FlowParts): Promise<Flow
     showError(ctx, 400, 'unknown_client');
     return undefined;
   }
-  const { secretHash: _, ...publicClient } = client;
+  const { secretHashes: _, ...publicClient } = client;
   return { uid, interaction, client: publicClient, path: `${INTERACTION_PATH}/${uid}`, csrf: csrfToken(parts.cookieKeys, uid) };
 }
 
@@ -96,7 +96,11 @@ export type ErrorKind =
   | 'csrf'
   | 'server'
   | 'unavailable'
-  | 'sso_expired';
+  | 'sso_expired'
+  | 'sign_on_tenant'
+  | 'sign_on_none'
+  | 'sign_on_several'
+  | 'sign_on_unknown';
 
 /**
  * The flow's error page, in the person's language, with the request id for

@@ -15,7 +15,7 @@ export type { FlowParts } from './flow.ts';
 export type { MessageKey } from './locales/en.ts';
 export { ADDRESS_THROTTLE, DEVICE_THROTTLE, STRANGER_THROTTLE } from './login.ts';
 export { refuseUnstorableParameters } from './parameters.ts';
-export { ssoCallbackRoutes } from './sso.ts';
+export { ssoRoutes } from './sso.ts';
 
 /** The pages' words, for the i18n middleware. */
 export const authorizeCatalogues: Catalogues<MessageKey> = { en, nl };
@@ -35,6 +35,7 @@ export function interactionRoutes(parts: FlowParts): Router {
   router.get('/login/:domain', (ctx) => showLogin(ctx, parts));
   router.post('/login/:domain', form, (ctx) => submitLogin(ctx, parts));
   router.post('/login/:domain/sso', form, (ctx) => startSso(ctx, parts));
+  router.get('/login/:domain/sso', (ctx) => startSso(ctx, parts));
   router.get('/sso/return', (ctx) => returnFromSso(ctx, parts));
   router.get('/consent', (ctx) => showConsent(ctx, parts));
   router.post('/consent', form, (ctx) => submitConsent(ctx, parts));

@@ -209,6 +209,8 @@ export function renderLogin(ctx: Koa.Context, step: SignInStep, model: { userNam
     back: `${flow.path}?choose`,
     csrf: flow.csrf,
     tenantName: tenant.name,
+    // Any user signs in to an app; only managers to Entra's Authorize.
+    intro: flow.client.kind === 'app' ? 'login.intro.app' : 'login.intro',
     domain,
     userName: model.userName ?? '',
     error: model.error,

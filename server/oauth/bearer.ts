@@ -5,17 +5,25 @@ import { type Account, findTenantById, type Tenant } from '../directory/index.ts
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
 import { prepare } from '../store/prepared.ts';
+import { SCIM_TOKEN_PREFIX, scimTokenStanding } from '../tokens/index.ts';
 import { parseAccountId } from './accounts.ts';
+import { SCIM_SCOPE } from './provider.ts';
+
+/** How the caller got in: each is checked against the directory on every request. */
+export type Credential =
+  /** Entra's Authorize flow: a manager allowed access. */
+  | { kind: 'authorize'; client: { id: string; name: string }; manager: Account; grantId: string }
+  /** The client credentials grant: a client bound to the tenant, no user. */
+  | { kind: 'client_credentials'; client: { id: string; name: string } }
+  /** A long-lived SCIM token (`securelogin token add`). */
+  | { kind: 'scim_token'; token: { id: string; name: string } };
 
 /** What a verified access token means, for the resource it unlocks. */
 export interface Auth {
   /** The one tenant this token may touch. */
   tenant: Tenant;
-  client: { id: string; name: string };
-  /** The manager who allowed access; still active and still a manager. */
-  manager: Account;
   scopes: string[];
-  grantId: string;
+  credential: Credential;
 }
 
 export interface BearerOptions {
@@ -43,6 +51,9 @@ export interface Refusal {
  * for `audience`, unexpired, unrevoked, with `scope`; and its tenant, client
  * and manager must still be in good standing in the directory, which is read
  * on every request (one indexed query) so that every instance agrees at once.
+ * Three kinds of token pass: an Authorize access token (a manager allowed
+ * it), a client credentials access token (its client bound to the tenant,
+ * no user) and a SCIM token (`slc_scim_…`, bound to the tenant).
  */
 export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, options: BearerOptions): Koa.Middleware {
   const respond = options.respond ?? scimError;
@@ -62,42 +73,74 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
     if (!/^Bearer(\s|$)/i.test(header)) {
       return refuse(ctx, { status: 401, description: 'a Bearer access token is required' });
     }
-    const invalid = (why: string, detail: Record<string, unknown> = {}) => {
-      log.info({ requestId: ctx.state.requestId, why, ...detail }, 'access token refused');
-      refuse(ctx, { status: 401, error: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
-    };
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
-    if (!match) return invalid('malformed');
-
     // A store that does not answer throws from these lookups rather than
     // finding nothing, and the caller answers 503: an outage must never read
     // as an invalid token (Entra quarantines a job that gets 401s).
-    const token = await provider.AccessToken.find(match[1]);
-    if (!token || token.isExpired) return invalid('unknown or expired');
-    // Whose token it is, even if it is refused below: the activity record counts a connection's 401s.
-    ctx.state.presentedToken = { tenantId: parseAccountId(token.accountId)?.tenantId, grantId: token.grantId, clientId: token.clientId };
-    const audience = options.audience();
-    const aud = (token as unknown as { aud?: string | string[] }).aud;
-    if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return invalid('audience', { clientId: token.clientId });
-    if (!token.grantId || !(await provider.Grant.find(token.grantId))) return invalid('grant revoked', { clientId: token.clientId });
-
-    const account = parseAccountId(token.accountId);
-    const clientId = token.clientId;
-    if (!account || !clientId) return invalid('account or client id', { clientId });
-    const standing = await standingFor(db, account.tenantId, account.userId, clientId);
-    if ('refused' in standing) return invalid(standing.refused, { clientId, tenantId: account.tenantId });
-
-    const scopes = [...token.scopes];
-    if (!scopes.includes(options.scope)) {
+    const checked = !match
+      ? { refused: 'malformed' }
+      : match[1].startsWith(SCIM_TOKEN_PREFIX)
+        ? await scimToken(match[1])
+        : await accessToken(ctx, match[1]);
+    if ('refused' in checked) {
+      log.info({ requestId: ctx.state.requestId, why: checked.refused, ...checked.detail }, 'access token refused');
+      return refuse(ctx, { status: 401, error: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
+    }
+    if (!checked.scopes.includes(options.scope)) {
       return refuse(ctx, { status: 403, error: 'insufficient_scope', description: `the access token lacks the scope ${options.scope}` });
     }
-
-    ctx.state.auth = { tenant: standing.tenant, client: standing.client, manager: standing.manager, scopes, grantId: token.grantId };
+    ctx.state.auth = checked;
     await next();
   };
+
+  /** An Authorize token, or else one of the client credentials grant (another model, the same opaque format). */
+  async function accessToken(ctx: Koa.Context, value: string): Promise<Auth | Refused> {
+    const token = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
+    if (!token || token.isExpired) return { refused: 'unknown or expired' };
+    const clientId = token.clientId;
+    // Whose token it is, even if it is refused below: the activity record counts a connection's 401s.
+    ctx.state.presentedToken = {
+      tenantId: parseAccountId((token as { accountId?: string }).accountId)?.tenantId,
+      grantId: (token as { grantId?: string }).grantId,
+      clientId,
+    };
+    const audience = options.audience();
+    const aud = (token as unknown as { aud?: string | string[] }).aud;
+    if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return { refused: 'audience', detail: { clientId } };
+    if (!clientId) return { refused: 'client id' };
+    const scopes = [...token.scopes];
+
+    if (token instanceof provider.ClientCredentials) {
+      const standing = await clientStandingFor(db, clientId);
+      if ('refused' in standing) return { refused: standing.refused, detail: { clientId } };
+      return { tenant: standing.tenant, scopes, credential: { kind: 'client_credentials', client: standing.client } };
+    }
+    const grantId = (token as { grantId?: string }).grantId;
+    if (!grantId || !(await provider.Grant.find(grantId))) return { refused: 'grant revoked', detail: { clientId } };
+    const account = parseAccountId((token as { accountId?: string }).accountId);
+    if (!account) return { refused: 'account id', detail: { clientId } };
+    const standing = await standingFor(db, account.tenantId, account.userId, clientId);
+    if ('refused' in standing) return { refused: standing.refused, detail: { clientId, tenantId: account.tenantId } };
+    return {
+      tenant: standing.tenant,
+      scopes,
+      credential: { kind: 'authorize', client: standing.client, manager: standing.manager, grantId },
+    };
+  }
+
+  /** A SCIM token (`securelogin token add`): it opens its tenant's SCIM API and nothing else. */
+  async function scimToken(value: string): Promise<Auth | Refused> {
+    const standing = await scimTokenStanding(db, value);
+    if ('refused' in standing) return { refused: `SCIM token ${standing.refused}`, detail: { scimTokenId: standing.tokenId } };
+    const { id, name } = standing.scimToken;
+    return { tenant: standing.tenant, scopes: [SCIM_SCOPE], credential: { kind: 'scim_token', token: { id, name } } };
+  }
 }
 
-type Standing = { refused: string } | { tenant: Tenant; client: Auth['client']; manager: Account };
+/** Why a token is refused, for the log (never the token). */
+type Refused = { refused: string; detail?: Record<string, unknown> };
+
+type Standing = { refused: string } | { tenant: Tenant; client: { id: string; name: string }; manager: Account };
 
 // The token check runs on every SCIM request: its queries are compiled once
 // (server/store/prepared.ts) and kept free of joins and sorts, which SQLite
@@ -141,6 +184,25 @@ async function standingFor(db: Kysely<Database>, tenantId: string, userId: strin
       hasPassword: Boolean(row.has_password),
     },
   };
+}
+
+// A client credentials token has no user: the client itself must still be
+// there, still of that grant, still bound to a tenant that is enabled.
+const clientStandingQuery = prepare((db: Kysely<Database>, v: { clientId: string }) =>
+  db.selectFrom('clients').select(['name', 'tenant_id', 'grant_type']).where('id', '=', v.clientId),
+);
+
+async function clientStandingFor(
+  db: Kysely<Database>,
+  clientId: string,
+): Promise<{ refused: string } | { tenant: Tenant; client: { id: string; name: string } }> {
+  const row = await clientStandingQuery.first(db, { clientId });
+  if (!row) return { refused: 'client removed' };
+  if (row.grant_type !== 'client_credentials' || row.tenant_id === null) return { refused: 'client not of the client credentials grant' };
+  const tenant = await findTenantById(db, row.tenant_id);
+  if (!tenant || tenant.domains.length === 0) return { refused: 'tenant removed' };
+  if (tenant.disabled) return { refused: 'tenant disabled' };
+  return { tenant, client: { id: clientId, name: row.name } };
 }
 
 function scimError(ctx: Koa.Context, refusal: Refusal): void {

@@ -10,7 +10,7 @@ import { loadKeyMaterial } from './keys.ts';
 import { createProvider, type RenderError, SCIM_SCOPE, SESSION_COOKIE } from './provider.ts';
 
 export { accountIdFor, parseAccountId, type Standing, standingOf } from './accounts.ts';
-export type { Auth, Refusal } from './bearer.ts';
+export type { Auth, Credential, Refusal } from './bearer.ts';
 export { describeKeyMaterial, type KeySummary, rotateKeyMaterial } from './keys.ts';
 export { INTERACTION_PATH, type RenderError, SCIM_SCOPE } from './provider.ts';
 

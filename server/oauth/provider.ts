@@ -2,11 +2,19 @@ import type { Kysely } from 'kysely';
 import Provider, { type Adapter, type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { APP_CLAIMS, appClaims, appRefusal } from '../apps/index.ts';
 import type { Config } from '../config.ts';
-import { secretMatches } from '../directory/index.ts';
+import { findTenantById, secretMatchesAny } from '../directory/index.ts';
 import type { Logger } from '../log.ts';
 import type { Database } from '../store/index.ts';
 import { parseAccountId, standingOf } from './accounts.ts';
-import { CLIENT_KIND, CLIENT_TENANT, clientFacts, directoryClients, fromDirectory } from './clients.ts';
+import {
+  CLIENT_KIND,
+  CLIENT_TENANT,
+  CLIENT_TOKEN_LIFETIME,
+  clientFacts,
+  directoryClients,
+  fromDirectory,
+  secretHashesOf,
+} from './clients.ts';
 import type { KeyMaterial } from './keys.ts';
 import { rotateAndSlideGrant, withRotationGrace } from './refresh.ts';
 
@@ -72,13 +80,16 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       // The tenant's domain, so a sign-on URL skips the Go to domain page (server/interaction/domain.ts).
       domain_hint: null,
     },
-    extraClientMetadata: { properties: [CLIENT_KIND, CLIENT_TENANT] },
+    extraClientMetadata: { properties: [CLIENT_KIND, CLIENT_TENANT, CLIENT_TOKEN_LIFETIME] },
     // The scopes SecureLogin's apps may ask for and the claims each releases.
     claims: APP_CLAIMS,
     // An app reads the user's profile from its ID token; it need not call userinfo first.
     conformIdTokenClaims: false,
-    // Every app (public or confidential) proves its code with PKCE; Entra's provisioning client may.
-    pkce: { required: (_ctx, client) => clientFacts(client).kind === 'app' },
+    // A public app has only PKCE to prove the code is its own, so it must
+    // use it. A confidential app proves it with its secret and may leave PKCE
+    // out: a sign-on URL (Entra's My Apps, /sso/start) cannot carry a
+    // code_challenge. A challenge that was sent is always enforced.
+    pkce: { required: (_ctx, client) => clientFacts(client).kind === 'app' && client.tokenEndpointAuthMethod === 'none' },
     features: {
       devInteractions: { enabled: false },
       // Tokens are bearer tokens: Entra does not do DPoP.
@@ -86,6 +97,9 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
+      // Entra's gallery apps may connect with a client of their own: no user,
+      // the client's tenant only (a client registered with --grant client_credentials).
+      clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
         // A client learns only about its own tokens, never another tenant's;
@@ -93,7 +107,11 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
         allowedPolicy: async (ctx, client, token) => {
           if (token.clientId !== client.clientId) return false;
           const { accountId } = token as { accountId?: string };
-          return accountId === undefined || inGoodStanding(ctx, accountId, client);
+          if (accountId !== undefined) return inGoodStanding(ctx, accountId, client);
+          // A client credentials token has no user: its client's tenant must still be enabled.
+          const { tenantId } = clientFacts(client);
+          const tenant = tenantId === null ? undefined : await fromDirectory(() => findTenantById(db, tenantId));
+          return tenantId === null || (tenant !== undefined && !tenant.disabled);
         },
       },
       revocation: {
@@ -106,8 +124,20 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
         // An app's access token is for userinfo (no audience); only Entra's client reaches SCIM.
         defaultResource: (_ctx, client) => (clientFacts(client).kind === 'app' ? undefined : resource()),
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, indicator, client) => {
-          if (indicator !== resource() || clientFacts(client).kind === 'app') throw new errors.InvalidTarget();
+        getResourceServerInfo: async (ctx, indicator, client) => {
+          const facts = clientFacts(client);
+          if (indicator !== resource() || facts.kind === 'app') throw new errors.InvalidTarget();
+          const params = (ctx as KoaContextWithOIDC).oidc?.params;
+          if (params?.grant_type === 'client_credentials') {
+            // No person stands behind this token: the client's tenant must be enabled when it is issued (and at every use, bearer.ts).
+            const tenant = facts.tenantId === null ? undefined : await fromDirectory(() => findTenantById(db, facts.tenantId!));
+            if (!tenant) throw new errors.UnauthorizedClient('the tenant was removed');
+            if (tenant.disabled) throw new errors.UnauthorizedClient('the tenant is disabled');
+            // Entra asks for a client credentials token without a scope; the
+            // grant keeps only the scopes asked for, so the SCIM scope is asked
+            // for on its behalf (this runs before the grant reads the scope).
+            if (!params.scope) params.scope = SCIM_SCOPE;
+          }
           return { scope: SCIM_SCOPE, audience: resource(), accessTokenTTL: config.accessTokenTtl, accessTokenFormat: 'opaque' };
         },
       },
@@ -124,6 +154,7 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
       AuthorizationCode: config.authorizationCodeTtl,
       RefreshToken: config.refreshTokenTtl,
       Grant: config.refreshTokenTtl,
+      ClientCredentials: (_ctx, _token, client) => clientFacts(client).tokenLifetime ?? config.accessTokenTtl,
       IdToken: 3600,
       Interaction: 30 * 60,
       Session: 60 * 60,
@@ -167,11 +198,12 @@ export function createProvider({ config, log, db, keys, Adapter, resource, rende
   provider.proxy = config.trustProxy;
 
   // The directory keeps only a SHA-256 of each secret, so the provider must
-  // compare the presented secret with that hash (constant time). This replaces
-  // an internal method of the Client model: test/oauth.flow.test.ts pins the
+  // compare the presented secret with those hashes (constant time; during a
+  // rotation's overlap there are two). This replaces an internal method of
+  // the Client model: test/oauth.flow.test.ts and test/secrets.test.ts pin the
   // behaviour (right secret accepted by basic and post, wrong one refused).
   provider.Client.prototype.compareClientSecret = function compareClientSecret(this: { clientSecret?: string }, presented: string) {
-    return typeof this.clientSecret === 'string' && typeof presented === 'string' && secretMatches(this.clientSecret, presented);
+    return typeof presented === 'string' && secretMatchesAny(secretHashesOf(this.clientSecret), presented);
   };
 
   provider.on('server_error', (ctx: KoaContextWithOIDC, error: Error) => {

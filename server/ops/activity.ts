@@ -1,13 +1,11 @@
 import { type ActivityEntry, isOperation, isOutcome, listActivity, MAX_PAGE, OPERATIONS, OUTCOMES } from '../activity/index.ts';
 import { getTenant } from '../directory/index.ts';
 import { type Command, table, UsageError } from './command.ts';
-
-const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+import { parseDuration } from './duration.ts';
 
 /** `--since`: a duration back from now (30m, 1h, 7d) or an ISO time. */
 export function sinceOf(value: string, now: number): string {
-  const relative = /^(\d{1,6})([mhd])$/.exec(value.trim());
-  if (relative) return new Date(now - Number(relative[1]) * UNITS[relative[2]]).toISOString();
+  if (/^\d+[smhdwy]?$/.test(value.trim())) return new Date(now - parseDuration('since', value) * 1000).toISOString();
   const at = Date.parse(value);
   if (!/^\d{4}-\d\d-\d\d/.test(value.trim()) || Number.isNaN(at)) {
     throw new UsageError(`--since takes a duration (30m, 1h, 7d) or an ISO time (2026-12-01T09:00:00Z), got "${value}"`);

@@ -13,9 +13,19 @@ import { managerCommands } from './manager.ts';
 import { migrateCommand } from './migrate.ts';
 import { ssoCommands } from './sso.ts';
 import { tenantCommands } from './tenant.ts';
+import { tokenCommands } from './token.ts';
 import { unblockCommand } from './unblock.ts';
 
-const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, connectionCommands, ssoCommands, keyCommands];
+const GROUPS: Group[] = [
+  tenantCommands,
+  domainCommands,
+  managerCommands,
+  clientCommands,
+  connectionCommands,
+  ssoCommands,
+  keyCommands,
+  tokenCommands,
+];
 const STANDALONE: Command[] = [activityCommand, unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
@@ -96,7 +106,10 @@ function findCommand(argv: string[], terminal: Terminal): { path: string; comman
   const standalone = STANDALONE.find((c) => c.name === first);
   if (standalone) return { path: standalone.name, command: standalone, rest: argv.slice(1) };
   const group = GROUPS.find((g) => g.name === first);
-  if (!group) throw new UsageError(`unknown command "${first}"; see securelogin --help`);
+  if (!group) {
+    const typed = second === undefined || second.startsWith('-') ? first : `${first} ${second}`;
+    throw new UsageError(`unknown command "${first}"${didYouMean(typed, '(see securelogin --help)')}`);
+  }
   const names = group.commands.map((c) => c.name).join('|');
   if (second === '--help' || second === '-h') {
     terminal.stdout.write(`${groupHelp(group)}\n`);
@@ -105,8 +118,48 @@ function findCommand(argv: string[], terminal: Terminal): { path: string; comman
   if (second === undefined || second.startsWith('-'))
     throw new UsageError(`missing command: securelogin ${group.name} <${names}>; see --help`);
   const command = group.commands.find((c) => c.name === second);
-  if (!command) throw new UsageError(`unknown command "${group.name} ${second}"; choose one of ${names}`);
+  if (!command)
+    throw new UsageError(`unknown command "${group.name} ${second}"${didYouMean(`${group.name} ${second}`, `(choose one of ${names})`)}`);
   return { path: `${group.name} ${command.name}`, command, rest: others };
+}
+
+/**
+ * `; did you mean \`tenant list\`? (…)` for the command closest to what was
+ * typed (`tenant lst`, `tenants list`, `mangaer`), or only `; <otherwise>`
+ * when none is close: a wild guess helps less than the list of commands.
+ */
+function didYouMean(typed: string, otherwise: string): string {
+  const paths = [
+    ...GROUPS.flatMap((g) => g.commands.map((c) => `${g.name} ${c.name}`)),
+    ...GROUPS.map((g) => g.name),
+    ...STANDALONE.map((c) => c.name),
+  ];
+  const words = typed.split(' ').length;
+  const scored = paths
+    // A group typed alone is compared with groups; a group and a command with whole command lines.
+    .filter((candidate) => words === 1 || candidate.includes(' '))
+    // `client rotate` is short for `client rotate-secret`, however far apart they are letter by letter.
+    .map((candidate) => ({
+      candidate,
+      distance: typed.length >= 3 && candidate.startsWith(typed.toLowerCase()) ? 1 : editDistance(typed.toLowerCase(), candidate),
+    }))
+    .sort((a, b) => a.distance - b.distance);
+  const best = scored[0];
+  if (!best || best.distance > Math.max(2, Math.floor(typed.length / 4))) return `; ${otherwise.slice(1, -1)}`;
+  return `; did you mean \`${best.candidate}\`? ${otherwise}`;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours each cost 1. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
 }
 
 function parseCommandLine(path: string, command: Command, rest: string[]) {
@@ -146,6 +199,9 @@ function parseCommandLine(path: string, command: Command, rest: string[]) {
         : `unexpected argument "${positionals[command.args.length]}": usage: ${usage(path, command)}`,
     );
   }
+  for (const [name, option] of Object.entries(command.options ?? {})) {
+    if (option.required && values[name] === undefined) throw new UsageError(`missing --${name}: usage: ${usage(path, command)}`);
+  }
   const args = Object.fromEntries(command.args.map((name, i) => [name.replace(/\?$/, ''), positionals[i]]));
   return { args, options: values as Record<string, string | boolean | string[] | undefined> };
 }
@@ -182,7 +238,10 @@ function explainParseError(error: Error & { code?: string }): string {
 
 function usage(path: string, command: Command): string {
   const args = command.args.map((a) => (a.endsWith('?') ? `[<${a.slice(0, -1)}>]` : `<${a}>`));
-  return ['securelogin', path, ...args, '[options]'].join(' ');
+  const required = Object.entries(command.options ?? {})
+    .filter(([, o]) => o.required)
+    .map(([name, o]) => `--${name}${o.type === 'string' ? ` <${o.value ?? 'value'}>` : ''}`);
+  return ['securelogin', path, ...args, ...required, '[options]'].join(' ');
 }
 
 function optionLines(options: Record<string, Option & { short?: string }>): string[] {
@@ -234,7 +293,7 @@ function groupHelp(group: Group): string {
 function topHelp(): string {
   const rows = [...GROUPS.flatMap((g) => commandRows(g.name, g.commands)), ...commandRows('', STANDALONE)];
   return [
-    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients, keys).',
+    'securelogin: operate SecureLogin Connect (tenants, their domains and managers, Entra clients, SCIM tokens, keys).',
     '',
     'Usage: npx securelogin <command> [arguments] [options]',
     '',

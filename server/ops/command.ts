@@ -14,6 +14,8 @@ export interface Option {
   multiple?: boolean;
   /** What the value is, as --help shows it: `--name <display name>`. */
   value?: string;
+  /** Leaving it out is wrong usage: exit 2 with "missing --<name>". */
+  required?: boolean;
   description: string;
 }
 

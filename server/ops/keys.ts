@@ -1,9 +1,32 @@
 import { describeKeyMaterial, type KeySummary, rotateKeyMaterial } from '../oauth/index.ts';
 import { type Command, type Group, Refused } from './command.ts';
 
+/**
+ * What each signing key does, newest first. Keys from JWKS are read at start
+ * like everything in the configuration: the first signs. Keys in the store
+ * are read at start too, so after a rotation the newest signs only on the
+ * instances started since: until every instance has restarted, it is not
+ * called the signing key, and the previous one may still be signing.
+ */
+function signingStates(keys: KeySummary): { kid: string; state: 'signs' | 'newest' | 'previous' | 'verifies' }[] {
+  const settled = keys.source.jwks === 'configuration' || keys.signingKeys.length === 1;
+  return keys.signingKeys.map((kid, i) => ({
+    kid,
+    state: i === 0 ? (settled ? 'signs' : 'newest') : i === 1 && !settled ? 'previous' : 'verifies',
+  }));
+}
+
+const STATE_TEXT = {
+  signs: 'signs',
+  newest: 'newest: signs on every instance started since it was added',
+  previous: 'verifies; still signs on instances not restarted since the newest was added',
+  verifies: 'verifies',
+} as const;
+
 function summaryJson(keys: KeySummary) {
   return {
     signing_keys: keys.signingKeys,
+    signing_key_states: signingStates(keys),
     cookie_keys: keys.cookieKeys,
     source: { jwks: keys.source.jwks, cookie_keys: keys.source.cookieKeys },
   };
@@ -11,9 +34,12 @@ function summaryJson(keys: KeySummary) {
 
 function summaryText(keys: KeySummary): string {
   return [
-    `Signing keys (${keys.source.jwks}), the one in use first:`,
-    ...keys.signingKeys.map((kid, i) => `  ${kid}${i === 0 ? '  (signs)' : '  (verifies)'}`),
-    `Cookie keys (${keys.source.cookieKeys}): ${keys.cookieKeys}, the first signs and all verify.`,
+    `Signing keys (${keys.source.jwks}), newest first:`,
+    ...signingStates(keys).map(({ kid, state }) => `  ${kid}  (${STATE_TEXT[state]})`),
+    `Cookie keys (${keys.source.cookieKeys}): ${keys.cookieKeys}, ` +
+      (keys.source.cookieKeys === 'configuration' || keys.cookieKeys === 1
+        ? 'the first signs and all verify.'
+        : 'the newest signs on instances started since it was added and all verify.'),
   ].join('\n');
 }
 

@@ -22,17 +22,20 @@ const passwordStdin = {
   'password-stdin': { type: 'boolean', description: 'Read the password from the first line of stdin instead of prompting' },
 } as const;
 
-const passwordDetails =
-  'On a terminal you are asked for the password twice, without echo. In scripts, pipe it in:\n' +
-  '  printf \'%s\' "$PASSWORD" | npx securelogin manager <command> <domain> <username> --password-stdin\n' +
-  'A password is never accepted as an argument. It needs at least 12 characters and is stored as an Argon2id hash.';
+function passwordDetails(command: string): string {
+  return (
+    'On a terminal you are asked for the password twice, without echo (again if the two differ). In scripts, pipe it in:\n' +
+    `  printf '%s' "$PASSWORD" | npx securelogin manager ${command} <domain> <username> --password-stdin\n` +
+    'A password is never accepted as an argument. It needs at least 12 characters and is stored as an Argon2id hash.'
+  );
+}
 
 const add: Command = {
   name: 'add',
   summary: 'Make a user a manager of the tenant with a password (creates the user if needed)',
   args: ['domain', 'username'],
   options: passwordStdin,
-  details: `${passwordDetails}\nOnly an active manager may sign in and allow Entra's request.`,
+  details: `${passwordDetails('add')}\nOnly an active manager may sign in and allow Entra's request.`,
   secretive: true,
   async run({ args, options, store, terminal }) {
     // Everything that can be refused is checked before the operator types a password.
@@ -58,7 +61,7 @@ const passwd: Command = {
   summary: "Set a manager's password",
   args: ['domain', 'username'],
   options: passwordStdin,
-  details: passwordDetails,
+  details: passwordDetails('passwd'),
   secretive: true,
   async run({ args, options, store, terminal }) {
     const { tenant, account } = await findManager(store.db, args.domain!, args.username!);
@@ -91,6 +94,14 @@ const enable: Command = {
   args: ['domain', 'username'],
   async run({ args, store }) {
     const { tenant, account } = await findManager(store.db, args.domain!, args.username!);
+    if (!account.disabledByOperator) {
+      // SCIM's active=false is Entra's to change; enabling here would not let them sign in.
+      const why = account.active ? '' : ' They are inactive in the directory Entra provisions, which only Entra changes.';
+      return {
+        json: { ...accountJson(tenant.domains[0], account), changed: false },
+        text: `Manager ${account.userName} of tenant ${tenant.domains[0]} was not disabled: nothing changed.${why}`,
+      };
+    }
     const updated = await enableAccount(store.db, tenant.domains[0], account.userName);
     return {
       json: accountJson(tenant.domains[0], updated),

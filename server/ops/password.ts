@@ -15,12 +15,53 @@ export async function readNewPassword(terminal: Terminal, options: { fromStdin: 
     }
     return readFirstLine(terminal.stdin);
   }
-  const password = await askHidden(terminal, `New password for ${options.userName}: `);
-  // Refuse a weak password now rather than after the operator typed it twice.
-  checkPasswordStrength(password, options.userName);
-  const again = await askHidden(terminal, 'Type it again: ');
-  if (again !== password) throw new DirectoryError('password_mismatch', 'password refused: the two entries do not match');
-  return password;
+  // A slip of the finger in the second entry asks again rather than making
+  // the operator start the command over; a few in a row are not a slip.
+  for (let attempt = 1; ; attempt++) {
+    const password = await askHidden(terminal, `New password for ${options.userName}: `);
+    // Refuse a weak password now rather than after the operator typed it twice.
+    checkPasswordStrength(password, options.userName);
+    const again = await askHidden(terminal, 'Type it again: ');
+    if (again === password) return password;
+    if (attempt === CONFIRMATION_ATTEMPTS) {
+      throw new DirectoryError('password_mismatch', 'password refused: the two entries do not match');
+    }
+    terminal.stderr.write('The two entries do not match; type the new password again.\n');
+  }
+}
+
+const CONFIRMATION_ATTEMPTS = 3;
+
+/**
+ * Asks on the terminal and returns the line typed (echoed, as any answer
+ * that is not a secret). Ctrl-C or Ctrl-D before Enter cancels.
+ */
+export async function askLine(terminal: Terminal, question: string): Promise<string> {
+  const { stdin, stderr } = terminal;
+  stdin.setEncoding('utf8');
+  stderr.write(question);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      let typed = '';
+      const finish = (outcome: () => void) => {
+        stdin.off('data', onData);
+        stdin.off('end', onEnd);
+        outcome();
+      };
+      const onEnd = () => finish(() => reject(new Cancelled()));
+      const onData = (chunk: string) => {
+        typed += chunk;
+        if (typed.includes('\u0003')) return finish(() => reject(new Cancelled()));
+        const end = typed.search(/\r|\n/);
+        if (end !== -1) finish(() => resolve(typed.slice(0, end)));
+      };
+      stdin.on('data', onData);
+      stdin.once('end', onEnd);
+      stdin.resume();
+    });
+  } finally {
+    stdin.pause();
+  }
 }
 
 /** Everything up to the first line break (or the end); the line break is not part of the password. */

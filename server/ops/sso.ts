@@ -1,22 +1,43 @@
-import { findSso, type SsoSettings, setSso, ssoOff, ssoRedirectUri } from '../sso/index.ts';
-import { type Command, type Group, UsageError } from './command.ts';
+import { findSso, type SsoSettings, setSso, signOnUrls, ssoOff, ssoRedirectUri } from '../sso/index.ts';
+import { type Command, type Group, table, UsageError } from './command.ts';
 import { showDomain } from './tenant.ts';
 
-function ssoJson(domain: string, settings: SsoSettings | undefined, publicUrl: URL, appRegistered: boolean) {
+type SignOn = Awaited<ReturnType<typeof signOnUrls>>;
+
+function ssoJson(domain: string, settings: SsoSettings | undefined, publicUrl: URL, appRegistered: boolean, signOn: SignOn) {
   return {
     domain,
     enabled: Boolean(settings),
     entra_tenant_id: settings?.entraTenantId ?? null,
     required: settings?.required ?? false,
     redirect_uri: ssoRedirectUri(publicUrl),
-    // The start of a SecureLogin sign-in for this tenant, for Entra's My Apps.
-    sign_on_url: signOnUrl(publicUrl, domain),
+    // For Entra's My Apps: launches the tenant's one SecureLogin app; null when it has none or several (then one per app).
+    sign_on_url: signOn.signOnUrl,
+    sign_on_apps: signOn.apps,
     app_registration: appRegistered,
   };
 }
 
-function signOnUrl(publicUrl: URL, domain: string): string {
-  return `${publicUrl.origin}/sso/start?domain=${encodeURIComponent(domain)}`;
+/** The sign-on URL lines of `sso show`: the one to paste, or one per app, or how to get one. */
+function signOnText(domain: string, signOn: SignOn): string[] {
+  if (signOn.apps.length === 0) {
+    return [
+      `Sign-on URL:      none yet: register the SecureLogin app with: securelogin client add ${domain} --app --redirect-uri <url>`,
+      '                  (a public app, --public, cannot be launched from a URL: it starts its own sign-in with PKCE)',
+    ];
+  }
+  if (signOn.signOnUrl && signOn.apps.length === 1) {
+    return [`Sign-on URL:      ${signOn.signOnUrl} (opens ${signOn.apps[0].name}, ${signOn.apps[0].client_id})`];
+  }
+  return [
+    signOn.signOnUrl
+      ? `Sign-on URL:      ${signOn.signOnUrl} (opens the app bound to ${domain}); or one per app:`
+      : 'Sign-on URLs (one per app; paste the one Entra should open):',
+    table(
+      ['  CLIENT ID', 'NAME', 'SIGN-ON URL'],
+      signOn.apps.map((app) => [`  ${app.client_id}`, `${app.name}${app.tenant === null ? ' (any tenant)' : ''}`, app.sign_on_url]),
+    ),
+  ];
 }
 
 function warning(appRegistered: boolean): string[] {
@@ -53,8 +74,9 @@ const set: Command = {
     const { tenant, settings } = await setSso(store.db, args.domain!, { entraTenantId: entraTenant, required: options.require === true });
     const domain = tenant.domains[0];
     const appRegistered = Boolean(config.entra);
+    const signOn = await signOnUrls(store.db, config.publicUrl, tenant.id, domain);
     return {
-      json: ssoJson(domain, settings, config.publicUrl, appRegistered),
+      json: ssoJson(domain, settings, config.publicUrl, appRegistered, signOn),
       text: [
         `Single sign-on with Microsoft is on for ${tenant.name} (${showDomain(domain)}), pinned to the Entra tenant ${settings.entraTenantId}.`,
         settings.required ? 'Password sign-in is off except for managers.' : 'Password sign-in stays available.',
@@ -73,6 +95,7 @@ const show: Command = {
     const { tenant, settings, links } = await findSso(store.db, args.domain!);
     const domain = tenant.domains[0];
     const appRegistered = Boolean(config.entra);
+    const signOn = await signOnUrls(store.db, config.publicUrl, tenant.id, domain);
     const lines = settings
       ? [
           `Single sign-on for ${tenant.name} (${showDomain(domain)}): on`,
@@ -84,11 +107,11 @@ const show: Command = {
           `Single sign-on for ${tenant.name} (${showDomain(domain)}): off (turn it on with: securelogin sso set ${domain} --entra-tenant <tenant-id>)`,
         ];
     return {
-      json: { ...ssoJson(domain, settings, config.publicUrl, appRegistered), linked_accounts: links },
+      json: { ...ssoJson(domain, settings, config.publicUrl, appRegistered, signOn), linked_accounts: links },
       text: [
         ...lines,
         `Redirect URI:     ${ssoRedirectUri(config.publicUrl)}`,
-        `Sign-on URL:      ${signOnUrl(config.publicUrl, domain)} (placeholder: served once SecureLogin app clients exist)`,
+        ...signOnText(domain, signOn),
         ...warning(appRegistered),
       ].join('\n'),
     };
@@ -102,8 +125,9 @@ const off: Command = {
   async run({ args, store, config }) {
     const { tenant } = await ssoOff(store.db, args.domain!);
     const domain = tenant.domains[0];
+    const signOn = await signOnUrls(store.db, config.publicUrl, tenant.id, domain);
     return {
-      json: ssoJson(domain, undefined, config.publicUrl, Boolean(config.entra)),
+      json: ssoJson(domain, undefined, config.publicUrl, Boolean(config.entra), signOn),
       text: `Single sign-on is off for ${tenant.name} (${showDomain(domain)}); its sign-in page shows the password form only.`,
     };
   },

@@ -12,7 +12,8 @@ import {
 } from '../directory/index.ts';
 import { clientJson } from './client.ts';
 import type { Command, Group } from './command.ts';
-import { table } from './command.ts';
+import { Refused, table, UsageError } from './command.ts';
+import { askLine } from './password.ts';
 
 export function tenantJson(tenant: Tenant) {
   return { id: tenant.id, name: tenant.name, disabled: tenant.disabled, domains: tenant.domains, created_at: tenant.createdAt };
@@ -33,7 +34,12 @@ const add: Command = {
   summary: 'Register a tenant with its first domain',
   args: ['domain'],
   options: {
-    name: { type: 'string', value: 'display name', description: 'The name managers see on the sign-in and consent pages (required)' },
+    name: {
+      type: 'string',
+      value: 'display name',
+      required: true,
+      description: 'The name managers see on the sign-in and consent pages (required)',
+    },
   },
   details:
     'The domain is what a manager types on the Go to domain page. It is stored normalised:\n' +
@@ -136,12 +142,28 @@ const remove: Command = {
   name: 'remove',
   summary: 'Remove a tenant with all its domains, users, groups and clients',
   args: ['domain'],
-  details: 'This cannot be undone. To stop a tenant for now, use: securelogin tenant disable <domain>',
-  async run({ args, store }) {
+  options: {
+    yes: { type: 'boolean', description: 'Remove without asking (required where there is no terminal to ask on)' },
+  },
+  details:
+    'This cannot be undone. On a terminal you are asked to type the domain to confirm; in scripts, add --yes.\n' +
+    'To stop a tenant for now, use: securelogin tenant disable <domain>',
+  async run({ args, options, store, terminal }) {
     const found = await getTenant(store.db, args.domain!);
     const users = await countUsers(store.db, found.id);
     const clients = (await listClients(store.db)).filter((c) => c.tenantId === found.id).length;
-    const tenant = await removeTenant(store.db, found.domains[0]);
+    const domain = found.domains[0];
+    if (options.yes !== true) {
+      if (!terminal.stdin.isTTY) {
+        throw new UsageError(`tenant remove cannot be undone and there is no terminal to confirm on: add --yes to remove ${domain}`);
+      }
+      terminal.stderr.write(
+        `This removes tenant ${found.name} (${found.domains.join(', ')}) with ${users} user(s) and ${clients} client(s), for good.\n`,
+      );
+      const typed = await askLine(terminal, `Type ${domain} to confirm: `);
+      if (typed.trim().toLowerCase() !== domain) throw new Refused(`not removed: the domain typed was not ${domain}`);
+    }
+    const tenant = await removeTenant(store.db, domain);
     return {
       json: { ...tenantJson(tenant), users, clients },
       text: `Removed tenant ${tenant.name} (${tenant.domains.join(', ')}) with ${users} user(s) and ${clients} client(s).`,

@@ -2,7 +2,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { RedisConfig } from '../config.ts';
 import type { Logger } from '../log.ts';
-import type { Outages, OutageWatch } from '../store/index.ts';
+import { type Outages, type OutageWatch, Unreachable } from '../store/index.ts';
 import {
   type AdapterClass,
   type ConsumeOutcome,
@@ -189,15 +189,21 @@ export async function connectRedis(config: RedisConfig, outages: Outages): Promi
 
   // ioredis retries by itself and emits an error per attempt; the watch
   // logs one line when the outage begins and one when it ends.
-  const watch = outages.watch('sessions', where);
-  client.on('error', (error: Error) => watch.failed(error));
+  // Quiet until the ping below answers: a Redis that is not there at start is reported by main.ts, in one line.
+  const watch = outages.watch('sessions', where, { quietUntilAnswered: true });
+  // The connection's own error (ECONNREFUSED, NOAUTH) says more than the failed ping's "max retries".
+  let lastError: Error | undefined;
+  client.on('error', (error: Error) => {
+    lastError = error;
+    watch.failed(error);
+  });
   client.on('ready', () => watch.answered());
 
   try {
     await withDeadline(client.ping(), 10_000);
   } catch (error) {
     client.disconnect();
-    throw new Error(`Redis is not reachable (${where}): ${(error as Error).message}`);
+    throw new Unreachable('Redis', where, (lastError ?? (error as Error)).message.split('\n')[0]);
   }
   // Not reachable for a moment while starting is no outage of a running service.
   watch.answered();

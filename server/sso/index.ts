@@ -9,6 +9,7 @@ import { ssoSettingsOf } from './settings.ts';
 import type { SsoOutcome, SsoRefusal, SsoSettings } from './types.ts';
 
 export { findSso, InvalidEntraTenant, normaliseEntraTenantId, SsoNotSet, setSso, ssoOff, ssoSettingsOf } from './settings.ts';
+export { chooseLaunch, type LaunchChoice, launchPath, SIGN_ON_PATH, signOnUrl, signOnUrls } from './sign-on.ts';
 export type { EntraPerson, SsoOutcome, SsoRefusal, SsoSettings } from './types.ts';
 
 /** Where Entra sends the browser back; the redirect URI to register in the app registration. */

@@ -11,8 +11,8 @@ import { type Outages, type OutageWatch, trackOutages } from './outages.ts';
 import { readDirectly, statementName } from './prepared.ts';
 import type { Database } from './schema.ts';
 
-export type { Outages, OutageWatch } from './outages.ts';
-export type { Database } from './schema.ts';
+export { type Outages, type OutageWatch, Unreachable } from './outages.ts';
+export type { ClientGrant, Database } from './schema.ts';
 export { findUnstorableText, isStorableText, showText, UNSTORABLE } from './text.ts';
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -179,7 +179,8 @@ function openPostgres(databaseUrl: string, statementMs: number, connectMs: numbe
   const url = new URL(databaseUrl);
   url.password = '';
   const location = url.toString();
-  const watch = outages.watch('directory', location);
+  // Every query's outcome reaches the watch, the first successful one included.
+  const watch = outages.watch('directory', location, { quietUntilAnswered: true });
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: 10,

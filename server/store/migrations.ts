@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration';
 import type { Dialect } from './index.ts';
@@ -312,6 +313,50 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('seen_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('console_sessions_seen').on('console_sessions').column('seen_at').execute();
+      },
+    },
+    '0011_secrets': {
+      async up(db: Kysely<any>) {
+        // A client may hold several secrets at once: the new one after a
+        // rotation and the old one during its overlap, each with an expiry.
+        await db.schema
+          .createTable('client_secrets')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('client_id', 'text', (c) => c.notNull().references('clients.id').onDelete('cascade'))
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .execute();
+        await db.schema.createIndex('client_secrets_client').on('client_secrets').column('client_id').execute();
+        const clients = await db.selectFrom('clients').select(['id', 'secret_hash', 'secret_rotated_at']).execute();
+        for (const client of clients) {
+          if (client.secret_hash === '') continue;
+          await db
+            .insertInto('client_secrets')
+            .values({ id: randomUUID(), client_id: client.id, secret_hash: client.secret_hash, created_at: client.secret_rotated_at })
+            .execute();
+        }
+        await db.schema.alterTable('clients').dropColumn('secret_hash').execute();
+
+        // Entra's client credentials grant: no user, a token bound to the client's tenant, a lifetime of its own.
+        await db.schema
+          .alterTable('clients')
+          .addColumn('grant_type', 'text', (c) => c.notNull().defaultTo('authorization_code'))
+          .execute();
+        await db.schema.alterTable('clients').addColumn('access_token_ttl', 'integer').execute();
+
+        // Long-lived SCIM tokens (Entra's non-gallery app: Tenant URL and Secret Token); only a hash is kept.
+        await db.schema
+          .createTable('scim_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('last_used_at', 'text')
+          .execute();
+        await db.schema.createIndex('scim_tokens_tenant').on('scim_tokens').column('tenant_id').execute();
       },
     },
   };

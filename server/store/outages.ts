@@ -15,8 +15,13 @@ export interface OutageWatch {
 }
 
 export interface Outages {
-  /** The watch of one store (`directory`, `sessions`); `where` says which server, without credentials. */
-  watch(store: string, where: string): OutageWatch;
+  /**
+   * The watch of one store (`directory`, `sessions`); `where` says which
+   * server, without credentials. `quietUntilAnswered`: failures before the server
+   * first answers are the start-up's to report (one line, then exit), not an
+   * outage of a running service; for servers whose every answer is reported.
+   */
+  watch(store: string, where: string, options?: { quietUntilAnswered?: boolean }): OutageWatch;
   /** A request was answered 503: counted against every outage in progress. */
   refused(): void;
 }
@@ -24,29 +29,54 @@ export interface Outages {
 interface Outage {
   began: number;
   refused: number;
+  /** Began before the store ever answered: the start-up reports it, in one line, and no outage is logged. */
+  quiet: boolean;
+}
+
+/**
+ * A store that did not answer when the process started: `store` names which
+ * (PostgreSQL, Redis), `where` its address without credentials. main.ts
+ * prints it as one line and exits; nothing has been served yet.
+ */
+export class Unreachable extends Error {
+  readonly store: string;
+  readonly where: string;
+  constructor(store: string, where: string, reason: string) {
+    super(`${store} is unreachable at ${where}: ${reason}`);
+    this.name = 'Unreachable';
+    this.store = store;
+    this.where = where;
+  }
 }
 
 /** Records outages for one process; `log` undefined keeps them silent (the CLI's and tests' own stores). */
 export function trackOutages(log: Logger | undefined): Outages {
   const current = new Set<Outage>();
   return {
-    watch(store, where) {
+    watch(store, where, options = {}) {
       let outage: Outage | undefined;
+      let answeredOnce = options.quietUntilAnswered !== true;
       return {
         get down() {
           return outage !== undefined;
         },
         failed(error) {
           if (outage) return;
-          outage = { began: Date.now(), refused: 0 };
+          outage = { began: Date.now(), refused: 0, quiet: !answeredOnce };
           current.add(outage);
-          log?.warn({ store, where, err: error }, `store outage began: the ${store} store does not answer; requests get 503 until it does`);
+          if (!outage.quiet)
+            log?.warn(
+              { store, where, err: error },
+              `store outage began: the ${store} store does not answer; requests get 503 until it does`,
+            );
         },
         answered() {
+          answeredOnce = true;
           if (!outage) return;
-          const { began, refused } = outage;
+          const { began, refused, quiet } = outage;
           current.delete(outage);
           outage = undefined;
+          if (quiet) return;
           const seconds = Math.round((Date.now() - began) / 100) / 10;
           log?.info(
             { store, where, outageMs: Date.now() - began, refused },

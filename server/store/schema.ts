@@ -69,15 +69,44 @@ export interface ClientTable {
   /** null: the tenant is chosen on the Go to domain page. */
   tenant_id: string | null;
   name: string;
-  /** SHA-256 of the secret; the secret itself is shown once and never stored. Empty for a public client. */
-  secret_hash: string;
   redirect_uris: Json;
   created_at: string;
+  /** When the newest secret was issued. */
   secret_rotated_at: string;
   /** 'provisioning': Entra's Authorize (scope scim, managers only); 'app': a SecureLogin app signing users in. */
   kind: ColumnType<'provisioning' | 'app', 'provisioning' | 'app' | undefined, 'provisioning' | 'app'>;
   /** An app without a secret (token_endpoint_auth_method none, PKCE required). */
   is_public: Flag;
+  /** 'client_credentials': Entra connects with the client's own secret, no user (one tenant only). */
+  grant_type: ColumnType<ClientGrant, ClientGrant | undefined, ClientGrant>;
+  /** Seconds an access token of the client credentials grant lasts; null for the other grants. */
+  access_token_ttl: number | null;
+}
+
+export type ClientGrant = 'authorization_code' | 'client_credentials';
+
+/** A client's secrets: the newest, and older ones until their overlap ends. A public client has none. */
+export interface ClientSecretTable {
+  id: string;
+  client_id: string;
+  /** SHA-256 of the secret; the secret itself is shown once and never stored. */
+  secret_hash: string;
+  created_at: string;
+  /** null: the secret does not expire. */
+  expires_at: string | null;
+}
+
+/** A long-lived bearer token for one tenant's SCIM API (Entra's non-gallery app: the Secret Token). */
+export interface ScimTokenTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  /** SHA-256 of the token; the token itself is shown once. */
+  token_hash: string;
+  created_at: string;
+  expires_at: string | null;
+  /** Updated at most every few minutes, not on every request. */
+  last_used_at: string | null;
 }
 
 /** oidc-provider's models (sessions, interactions, grants, codes, tokens) in the embedded store. */
@@ -196,6 +225,8 @@ export interface Database {
   groups: GroupTable;
   memberships: MembershipTable;
   clients: ClientTable;
+  client_secrets: ClientSecretTable;
+  scim_tokens: ScimTokenTable;
   oidc_artifacts: OidcArtifactTable;
   settings: SettingTable;
   throttle: ThrottleTable;

@@ -1,5 +1,6 @@
 export { errorPages } from './errors.ts';
 export { healthRoutes, type Probe } from './health.ts';
+export { homeRoutes } from './home.ts';
 export { createMetrics, type Metrics, routeOf } from './metrics.ts';
 export { forwardedHeaders } from './proxies.ts';
 export { requestId } from './request-id.ts';

@@ -1,7 +1,10 @@
 import type { Catalogues } from './i18n.ts';
 
-/** The words of the app-wide error pages (server/web/errors.ts), in every language the pages speak. */
+/** The words of the app-wide pages (server/web/errors.ts, home.ts), in every language the pages speak. */
 const en = {
+  'page.home.title': 'SecureLogin Connect',
+  'page.home.message':
+    'This service connects Microsoft Entra ID to SecureLogin: Entra keeps your users and groups up to date here by itself. There is nothing to do on this page.',
   'page.not_found.title': 'Page not found',
   'page.not_found.message': 'There is nothing at this address. Check the link, or start again from Microsoft Entra ID.',
   'page.unavailable.title': 'Temporarily unavailable',
@@ -25,6 +28,9 @@ const en = {
 export type PageKey = keyof typeof en;
 
 const nl: Record<PageKey, string> = {
+  'page.home.title': 'SecureLogin Connect',
+  'page.home.message':
+    'Deze dienst verbindt Microsoft Entra ID met SecureLogin: Entra houdt uw gebruikers en groepen hier zelf bij. Op deze pagina hoeft u niets te doen.',
   'page.not_found.title': 'Pagina niet gevonden',
   'page.not_found.message': 'Op dit adres staat niets. Controleer de link, of begin opnieuw vanuit Microsoft Entra ID.',
   'page.unavailable.title': 'Tijdelijk niet beschikbaar',

@@ -17,6 +17,7 @@ export const en = {
 
   'login.title': 'Sign in to {tenant}',
   'login.intro': 'Sign in with your SecureLogin manager account for {domain}.',
+  'login.intro.app': 'Sign in with your SecureLogin account for {domain}.',
   'login.username': 'Username',
   'login.password': 'Password',
   'login.submit': 'Sign in',
@@ -123,6 +124,18 @@ export const en = {
   'error.server.message': 'We could not finish this request. Please try again in a moment.',
   'error.sso_expired.title': 'This Microsoft sign-in cannot be continued',
   'error.sso_expired.message': 'It was used already, or it took too long. Go back to the application you came from and sign in again.',
+  'error.sign_on_tenant.title': 'Unknown organisation',
+  'error.sign_on_tenant.message':
+    'This sign-on link names no organisation that uses SecureLogin ({domain}). Ask your SecureLogin administrator to check the sign-on URL of the SecureLogin app in Microsoft Entra.',
+  'error.sign_on_none.title': 'No SecureLogin app to open',
+  'error.sign_on_none.message':
+    'SecureLogin has no app set up to open for {domain} from this link. Ask your SecureLogin administrator to register the SecureLogin app and copy its sign-on URL into Microsoft Entra.',
+  'error.sign_on_several.title': 'Which SecureLogin app?',
+  'error.sign_on_several.message':
+    '{domain} has several SecureLogin apps, and this sign-on link does not say which one to open. Ask your SecureLogin administrator to copy the sign-on URL of one app into Microsoft Entra.',
+  'error.sign_on_unknown.title': 'No SecureLogin app to open',
+  'error.sign_on_unknown.message':
+    'The app this sign-on link names is not, or no longer, set up for {domain}. Ask your SecureLogin administrator to copy the current sign-on URL into Microsoft Entra.',
   'finished.allowed.title': 'Access was allowed',
   'finished.allowed.message':
     'This authorization is finished and access was allowed. There is nothing more to do here: close this tab, or go back to Microsoft Entra ID. You do not need to click Authorize again.',

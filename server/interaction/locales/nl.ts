@@ -26,6 +26,7 @@ export const nl: Record<MessageKey, string> = {
 
   'login.title': 'Aanmelden bij {tenant}',
   'login.intro': 'Meld u aan met uw SecureLogin-beheerdersaccount voor {domain}.',
+  'login.intro.app': 'Meld u aan met uw SecureLogin-account voor {domain}.',
   'login.username': 'Gebruikersnaam',
   'login.password': 'Wachtwoord',
   'login.submit': 'Aanmelden',
@@ -139,6 +140,18 @@ export const nl: Record<MessageKey, string> = {
   'error.sso_expired.title': 'Deze aanmelding bij Microsoft kan niet verder',
   'error.sso_expired.message':
     'Ze is al gebruikt, of het duurde te lang. Ga terug naar de toepassing waar u vandaan kwam en meld u opnieuw aan.',
+  'error.sign_on_tenant.title': 'Onbekende organisatie',
+  'error.sign_on_tenant.message':
+    'Deze aanmeldlink noemt geen organisatie die SecureLogin gebruikt ({domain}). Vraag uw SecureLogin-administrator de aanmeld-URL van de SecureLogin-app in Microsoft Entra te controleren.',
+  'error.sign_on_none.title': 'Geen SecureLogin-app om te openen',
+  'error.sign_on_none.message':
+    'SecureLogin heeft voor {domain} geen app ingesteld die via deze link kan worden geopend. Vraag uw SecureLogin-administrator de SecureLogin-app te registreren en de aanmeld-URL ervan in Microsoft Entra te zetten.',
+  'error.sign_on_several.title': 'Welke SecureLogin-app?',
+  'error.sign_on_several.message':
+    '{domain} heeft meerdere SecureLogin-apps, en deze aanmeldlink zegt niet welke moet worden geopend. Vraag uw SecureLogin-administrator de aanmeld-URL van één app in Microsoft Entra te zetten.',
+  'error.sign_on_unknown.title': 'Geen SecureLogin-app om te openen',
+  'error.sign_on_unknown.message':
+    'De app die deze aanmeldlink noemt, is niet (meer) ingesteld voor {domain}. Vraag uw SecureLogin-administrator de huidige aanmeld-URL in Microsoft Entra te zetten.',
   'finished.allowed.title': 'Toegang is toegestaan',
   'finished.allowed.message':
     'Deze autorisatie is afgerond en de toegang is toegestaan. Hier hoeft u niets meer te doen: sluit dit tabblad, of ga terug naar Microsoft Entra ID. U hoeft niet opnieuw op Autoriseren te klikken.',
