@@ -2,7 +2,9 @@ import http from 'node:http';
 import path from 'node:path';
 import Koa from 'koa';
 import serve from 'koa-static';
+import { createRecorder, observeGrants, type RecorderTuning, recordScim } from './activity/index.ts';
 import type { Config } from './config.ts';
+import { createConsole } from './console/index.ts';
 import {
   authorizeCatalogues,
   interactionRoutes,
@@ -42,6 +44,9 @@ export interface AppParts {
   store: Store;
   /** The sign-in throttle's clock; tests move one on themselves instead of waiting. */
   throttleClock?: Clock;
+  /** The console's and the activity record's clock (session timeouts, health, entry times). */
+  clock?: Clock;
+  activityTuning?: RecorderTuning;
 }
 
 export interface App {
@@ -49,12 +54,14 @@ export interface App {
   /** The authorization server: its provider, and `bearer()` for the SCIM API. */
   oauth: OAuth;
   sessions: Sessions;
+  /** Where the listening server answers itself; `listen` tells the app. */
+  listening(url: string): void;
   /** Closes what the app opened besides the store (caches, Redis, timers). */
   close(): Promise<void>;
 }
 
 /** Composes the product's parts into one Koa app; main.ts and the tests start it. */
-export async function createApp({ config, log, store, throttleClock }: AppParts): Promise<App> {
+export async function createApp({ config, log, store, throttleClock, clock = Date.now, activityTuning }: AppParts): Promise<App> {
   const sessions = await openSessions({ config, store, log }, { clock: throttleClock });
   let oauth: OAuth;
   try {
@@ -92,10 +99,39 @@ export async function createApp({ config, log, store, throttleClock }: AppParts)
   const home = homeRoutes();
   koa.use(home.routes()).use(home.allowedMethods());
 
+  // Every SCIM request goes into the tenant's activity record, written in batches off the request path.
+  const recorder = createRecorder(
+    { db: store.db, log: log.child({ part: 'activity' }), retentionDays: config.activityRetentionDays },
+    { clock, ...activityTuning },
+  );
   // The SCIM API: every request under /scim/v2 behind the bearer guard, answered in SCIM's own format.
-  koa.use(createScim({ config, store, log, authenticate: oauth.bearer({ respond: scimRefusal(log) }) }));
+  koa.use(
+    createScim({ config, store, log, authenticate: oauth.bearer({ respond: scimRefusal(log) }), answered: recordScim(recorder, clock) }),
+  );
+
+  let localUrl = config.publicUrl.origin;
+  let managerConsole: Awaited<ReturnType<typeof createConsole>>;
+  try {
+    managerConsole = await createConsole({
+      config,
+      db: store.db,
+      log,
+      provider: oauth.provider,
+      Adapter: sessions.Adapter,
+      recorder,
+      localUrl: () => localUrl,
+      clock,
+    });
+  } catch (error) {
+    await recorder.close();
+    await sessions.close();
+    throw error;
+  }
+  koa.use(managerConsole.router.routes()).use(managerConsole.router.allowedMethods());
 
   koa.use(refuseUnstorableParameters(log));
+  // Entra's connections: made at the code exchange, stamped at each refresh.
+  koa.use(observeGrants(oauth.provider, store.db, log, clock));
   koa.use(oauth.routes);
   const flowParts = {
     provider: oauth.provider,
@@ -115,7 +151,12 @@ export async function createApp({ config, log, store, throttleClock }: AppParts)
     koa,
     oauth,
     sessions,
+    listening(url) {
+      localUrl = url;
+    },
     async close() {
+      managerConsole.close();
+      await recorder.close();
       await sessions.close();
     },
   };
@@ -193,6 +234,7 @@ export async function listen(app: App, store: Store, port: number, host?: string
     server.once('error', reject);
   });
   const address = server.address() as { port: number };
+  app.listening(`http://127.0.0.1:${address.port}`);
   let stopping: Promise<void> | undefined;
   return {
     server,

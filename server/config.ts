@@ -44,6 +44,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** The Entra app registration for single sign-on; undefined: SSO is off everywhere. */
   entra: EntraConfig | undefined;
+  /** How long the SCIM activity record keeps an entry, in days; older entries are pruned. */
+  activityRetentionDays: number;
 }
 
 export interface EntraConfig {
@@ -311,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenGrace: integer(env, 'REFRESH_TOKEN_GRACE_SECONDS', 60, 0, 600),
     accessTokenTtl: integer(env, 'ACCESS_TOKEN_TTL_SECONDS', 3600, 1, DAY),
     authorizationCodeTtl: integer(env, 'AUTHORIZATION_CODE_TTL_SECONDS', 60, 1, 600),
+    activityRetentionDays: integer(env, 'ACTIVITY_RETENTION_DAYS', 90, 1, 3650),
     jwks: json(env, 'JWKS', isJwks, 'a JSON Web Key Set with private keys: {"keys":[{"kty":…,"d":…}]}'),
     cookieKeys: json(env, 'COOKIE_KEYS', isCookieKeys, 'a JSON array of secrets of at least 32 characters'),
     metricsToken: metricsToken(env),

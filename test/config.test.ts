@@ -33,8 +33,10 @@ describe('configuration from the environment', () => {
       databaseConnectTimeoutMs: 5_000,
       jwks: undefined,
       cookieKeys: undefined,
+      activityRetentionDays: 90,
     });
     expect(config.publicUrl.href).toBe('http://localhost:3000/');
+    expect(loadConfig({ ACTIVITY_RETENTION_DAYS: '30' }).activityRetentionDays).toBe(30);
   });
 
   it('derives PUBLIC_URL from PORT, and trusts the proxy when PUBLIC_URL is https', () => {
@@ -104,6 +106,8 @@ describe('configuration from the environment', () => {
     ['TRUST_PROXY', { TRUST_PROXY: 'yes' }, 'must be "true" or "false", got "yes"'],
     ['REFRESH_TOKEN_TTL_DAYS', { REFRESH_TOKEN_TTL_DAYS: '0' }, 'must be between 1 and 3650'],
     ['REFRESH_TOKEN_TTL_DAYS', { REFRESH_TOKEN_TTL_DAYS: 'ninety' }, 'must be a whole number'],
+    ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '0' }, 'must be between 1 and 3650'],
+    ['ACTIVITY_RETENTION_DAYS', { ACTIVITY_RETENTION_DAYS: '90d' }, 'must be a whole number'],
     ['REFRESH_TOKEN_GRACE_SECONDS', { REFRESH_TOKEN_GRACE_SECONDS: '601' }, 'must be between 0 and 600'],
     ['ACCESS_TOKEN_TTL_SECONDS', { ACCESS_TOKEN_TTL_SECONDS: '0' }, 'must be between 1 and 86400'],
     ['AUTHORIZATION_CODE_TTL_SECONDS', { AUTHORIZATION_CODE_TTL_SECONDS: '3600' }, 'must be between 1 and 600'],

@@ -81,7 +81,7 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
       ? { refused: 'malformed' }
       : match[1].startsWith(SCIM_TOKEN_PREFIX)
         ? await scimToken(match[1])
-        : await accessToken(match[1]);
+        : await accessToken(ctx, match[1]);
     if ('refused' in checked) {
       log.info({ requestId: ctx.state.requestId, why: checked.refused, ...checked.detail }, 'access token refused');
       return refuse(ctx, { status: 401, error: 'invalid_token', description: 'the access token is invalid, expired or revoked' });
@@ -94,10 +94,16 @@ export function bearer(provider: Provider, db: Kysely<Database>, log: Logger, op
   };
 
   /** An Authorize token, or else one of the client credentials grant (another model, the same opaque format). */
-  async function accessToken(value: string): Promise<Auth | Refused> {
+  async function accessToken(ctx: Koa.Context, value: string): Promise<Auth | Refused> {
     const token = (await provider.AccessToken.find(value)) ?? (await provider.ClientCredentials.find(value));
     if (!token || token.isExpired) return { refused: 'unknown or expired' };
     const clientId = token.clientId;
+    // Whose token it is, even if it is refused below: the activity record counts a connection's 401s.
+    ctx.state.presentedToken = {
+      tenantId: parseAccountId((token as { accountId?: string }).accountId)?.tenantId,
+      grantId: (token as { grantId?: string }).grantId,
+      clientId,
+    };
     const audience = options.audience();
     const aud = (token as unknown as { aud?: string | string[] }).aud;
     if (!(Array.isArray(aud) ? aud.includes(audience) : aud === audience)) return { refused: 'audience', detail: { clientId } };

@@ -18,6 +18,8 @@ declare module 'koa' {
   interface DefaultState {
     /** Set by `oauth.bearer()` on the routes it guards; nothing below it reads a header to find the tenant again. */
     auth: Auth;
+    /** The token presented, as far as the bearer check read it, even when it refused it. */
+    presentedToken?: { tenantId: string | undefined; grantId: string | undefined; clientId: string | undefined };
   }
 }
 

@@ -3,8 +3,10 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { DirectoryError } from '../directory/index.ts';
 import { isStorableText, openStore, type Store, UNSTORABLE } from '../store/index.ts';
+import { activityCommand } from './activity.ts';
 import { clientCommands } from './client.ts';
 import { Cancelled, type Command, type Group, type Option, Refused, type Terminal, UsageError } from './command.ts';
+import { connectionCommands } from './connection.ts';
 import { domainCommands } from './domain.ts';
 import { keyCommands } from './keys.ts';
 import { managerCommands } from './manager.ts';
@@ -14,8 +16,17 @@ import { tenantCommands } from './tenant.ts';
 import { tokenCommands } from './token.ts';
 import { unblockCommand } from './unblock.ts';
 
-const GROUPS: Group[] = [tenantCommands, domainCommands, managerCommands, clientCommands, ssoCommands, keyCommands, tokenCommands];
-const STANDALONE: Command[] = [unblockCommand, migrateCommand];
+const GROUPS: Group[] = [
+  tenantCommands,
+  domainCommands,
+  managerCommands,
+  clientCommands,
+  connectionCommands,
+  ssoCommands,
+  keyCommands,
+  tokenCommands,
+];
+const STANDALONE: Command[] = [activityCommand, unblockCommand, migrateCommand];
 
 const EXIT_OK = 0;
 const EXIT_REFUSED = 1;
@@ -213,7 +224,12 @@ function checkText(command: Command, positionals: string[], values: Record<strin
 
 function explainParseError(error: Error & { code?: string }): string {
   const option = /'(-[^' ]+)/.exec(error.message)?.[1] ?? 'option';
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  // A grant id is random base64url and may begin with "-": it must follow "--" to be read as an argument.
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    return option.startsWith('--')
+      ? `unknown option ${option}`
+      : `unknown option ${option}; an argument that begins with "-" goes after --`;
+  }
   if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     return /does not take an argument/.test(error.message) ? `option ${option} takes no value` : `option ${option} needs a value`;
   }

@@ -37,6 +37,8 @@ export interface ScimParts {
    */
   authenticate: Koa.Middleware;
   maxBodyBytes?: number;
+  /** Told of every request once it is answered (server/activity's record); must not throw or wait. */
+  answered?: (ctx: Koa.Context) => void;
 }
 
 /**
@@ -44,7 +46,14 @@ export interface ScimParts {
  * Koa middleware answering everything under /scim/v2, every response with
  * a body `application/scim+json`, every error an RFC 7644 §3.12 body.
  */
-export function createScim({ config, store, log, authenticate, maxBodyBytes = DEFAULT_MAX_BODY_BYTES }: ScimParts): Koa.Middleware {
+export function createScim({
+  config,
+  store,
+  log,
+  authenticate,
+  maxBodyBytes = DEFAULT_MAX_BODY_BYTES,
+  answered,
+}: ScimParts): Koa.Middleware {
   const parts = { db: store.db, dialect: store.dialect };
   const repositories = new Map<string, Repository>([
     ['users', createUsers(parts)],
@@ -81,6 +90,7 @@ export function createScim({ config, store, log, authenticate, maxBodyBytes = DE
     } catch (error) {
       sendError(ctx, error, log);
     }
+    answered?.(ctx);
   };
 }
 

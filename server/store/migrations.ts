@@ -254,6 +254,67 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0009_scim_activity': {
+      async up(db: Kysely<any>) {
+        // Every SCIM request of a tenant, as its managers read it: no bodies,
+        // no values, only which attributes changed. The console and
+        // `securelogin activity` page through a tenant newest first by
+        // (at, id), and the connections page reads one grant's recent rows.
+        await db.schema
+          .createTable('scim_activity')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('grant_id', 'text')
+          .addColumn('client_id', 'text')
+          .addColumn('request_id', 'text', (c) => c.notNull())
+          .addColumn('method', 'text', (c) => c.notNull())
+          .addColumn('operation', 'text', (c) => c.notNull())
+          .addColumn('member_count', 'integer')
+          .addColumn('resource_type', 'text')
+          .addColumn('resource_id', 'text')
+          .addColumn('resource_name', 'text')
+          .addColumn('status', 'integer', (c) => c.notNull())
+          .addColumn('scim_type', 'text')
+          .addColumn('detail', 'text')
+          .addColumn('attributes', 'text')
+          .execute();
+        await db.schema.createIndex('scim_activity_tenant_at').on('scim_activity').columns(['tenant_id', 'at desc', 'id desc']).execute();
+        await db.schema.createIndex('scim_activity_grant_at').on('scim_activity').columns(['grant_id', 'at']).execute();
+        await db.schema.createIndex('scim_activity_grant_operation').on('scim_activity').columns(['grant_id', 'operation', 'at']).execute();
+        await db.schema.createIndex('scim_activity_at').on('scim_activity').column('at').execute();
+        await db.schema.createIndex('scim_activity_request').on('scim_activity').columns(['tenant_id', 'request_id']).execute();
+
+        // Entra's connections: one row per grant of a provisioning client,
+        // written when the code is exchanged. Neither session store can list
+        // grants by tenant (Redis keys them by id only), so this does.
+        await db.schema
+          .createTable('connections')
+          .addColumn('grant_id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('manager_id', 'text', (c) => c.notNull())
+          .addColumn('manager_user_name', 'text', (c) => c.notNull())
+          .addColumn('authorized_at', 'text', (c) => c.notNull())
+          .addColumn('last_refresh_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('revoked_by', 'text')
+          .execute();
+        await db.schema.createIndex('connections_tenant').on('connections').columns(['tenant_id', 'authorized_at']).execute();
+
+        // The console's sign-ins: the cookie holds a random token, this its SHA-256.
+        await db.schema
+          .createTable('console_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+          .addColumn('user_id', 'text', (c) => c.notNull())
+          .addColumn('csrf', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('seen_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('console_sessions_seen').on('console_sessions').column('seen_at').execute();
+      },
+    },
     '0011_secrets': {
       async up(db: Kysely<any>) {
         // A client may hold several secrets at once: the new one after a

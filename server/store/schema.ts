@@ -169,6 +169,55 @@ export interface SsoPendingTable {
   expires_at: number;
 }
 
+/** One SCIM request of a tenant (server/activity): what was done, to what, with what outcome; never a value. */
+export interface ScimActivityTable {
+  id: string;
+  tenant_id: string;
+  at: string;
+  grant_id: string | null;
+  client_id: string | null;
+  request_id: string;
+  method: string;
+  /** In words, as a code: create_user, disable_user, add_members, test_connection, … (activity/operations.ts). */
+  operation: string;
+  /** add_members and remove_members: how many. */
+  member_count: number | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  /** The userName or displayName, as the request or the answer named it. */
+  resource_name: string | null;
+  status: number;
+  scim_type: string | null;
+  detail: string | null;
+  /** Names of the attributes the request changed, comma-separated; never their values. */
+  attributes: string | null;
+}
+
+/** An Entra connection: a grant of a provisioning client, written at the code exchange. */
+export interface ConnectionTable {
+  grant_id: string;
+  tenant_id: string;
+  client_id: string;
+  manager_id: string;
+  manager_user_name: string;
+  authorized_at: string;
+  last_refresh_at: string | null;
+  revoked_at: string | null;
+  /** Who ended it: `console:<userName>` or `cli`. */
+  revoked_by: string | null;
+}
+
+/** A manager signed in to the console; `id` is the SHA-256 of the cookie's token. */
+export interface ConsoleSessionTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  csrf: string;
+  /** Epoch milliseconds. */
+  created_at: number;
+  seen_at: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   domains: DomainTable;
@@ -184,4 +233,7 @@ export interface Database {
   sso_settings: SsoSettingsTable;
   sso_links: SsoLinkTable;
   sso_pending: SsoPendingTable;
+  scim_activity: ScimActivityTable;
+  connections: ConnectionTable;
+  console_sessions: ConsoleSessionTable;
 }

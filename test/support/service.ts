@@ -37,6 +37,8 @@ export class CapturedLog {
 export interface ServiceOptions {
   /** The sign-in throttle's clock, for a test that moves time on instead of waiting. */
   throttleClock?: Clock;
+  /** The console's and the activity record's clock, for a test that moves time on. */
+  clock?: Clock;
   /** Where the log lines go (JSON, one per line) instead of stdout; set LOG_LEVEL in env to get any. */
   logLines?: string[];
   /** Where the log lines go instead, parsed (CapturedLog) or as any pino destination. */
@@ -58,7 +60,7 @@ export async function startService(env: Record<string, string | undefined> = {},
   const lines = options.logLines;
   const log = createLogger(config.logLevel, options.log ?? (lines ? { write: (line: string) => void lines.push(line) } : undefined));
   const store = await openStore(config, { log });
-  const app = await createApp({ config, log, store, throttleClock: options.throttleClock });
+  const app = await createApp({ config, log, store, throttleClock: options.throttleClock, clock: options.clock });
   const running = await listen(app, store, config.port, '127.0.0.1');
   return { ...running, config, store, dataDir };
 }

@@ -34,6 +34,7 @@ export function send(ctx: Koa.Context, status: number, body?: unknown): void {
   }
   ctx.status = status;
   ctx.type = MEDIA_TYPE;
+  ctx.state.scimAnswer = body;
   ctx.body = JSON.stringify(body);
 }
 

@@ -12,6 +12,15 @@ import { readSort } from './sort.ts';
 export const DEFAULT_COUNT = 100;
 export const MAX_COUNT = 1000;
 
+declare module 'koa' {
+  interface DefaultState {
+    /** The request body as the operation read it. */
+    scimBody?: unknown;
+    /** The body the answer carried, before it was serialised. */
+    scimAnswer?: unknown;
+  }
+}
+
 const JSON_TYPES = new Set(['application/scim+json', 'application/json']);
 
 /**
@@ -44,6 +53,8 @@ export async function readBody(ctx: Koa.Context, limit: number): Promise<unknown
     throw new InvalidSyntax(`the body is not valid JSON: ${(error as Error).message}`);
   }
   if (depthOf(body) > MAX_DEPTH) throw new InvalidSyntax(`the body is nested more than ${MAX_DEPTH} levels deep`);
+  // For the activity record, which keeps which attributes changed (never the values).
+  ctx.state.scimBody = body;
   return body;
 }
 
